@@ -1,0 +1,138 @@
+"""The pytest plugin that grades one exercise: fixtures for tests, results filled from hooks."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from grader.course import Course
+from grader.manifest import Exercise
+from grader.outcomes import SubmissionProblem
+from grader.proxy import CapturedOutput, Submission, WorkerSpec
+from grader.results import ExerciseResult, TestResult
+from grader.sandbox import Limits
+
+
+class GradingPlugin:
+    """Fixtures (``submission``, ``support``, ``grading_seed``, ...) and result collection."""
+
+    def __init__(self, course: Course, exercise: Exercise, submission_root: Path,
+                 seed: int) -> None:
+        self.course = course
+        self.ex = exercise
+        self.seed = seed
+        self.source = submission_root / exercise.rel
+        self.hidden_dir = course.solution_dir(exercise) / "tests"
+        self.result = ExerciseResult(exercise.id, exercise.title, exercise.skill)
+        self.skipped: list[str] = []
+        self._submission: Submission | None = None
+        self._support: ModuleType | None = None
+        self._started: dict[str, float] = {}
+
+    # -- fixtures for test authors -------------------------------------------------------------
+
+    @pytest.fixture(scope="session")
+    def submission(self) -> Iterator[Submission]:
+        """The learner's modules, reached through a worker process."""
+        budget = self.ex.budget
+        spec = WorkerSpec(
+            source=self.source, files=self.ex.files, modules=self.ex.modules,
+            call_seconds=budget.call_seconds, exercise_seconds=budget.exercise_seconds,
+            limits=Limits(memory_mb=budget.memory_mb,
+                          cpu_seconds=int(budget.exercise_seconds) + 30))
+        self._submission = Submission(spec, self.ex.id)
+        yield self._submission
+        self._submission.close()
+
+    @pytest.fixture(scope="session")
+    def support(self) -> ModuleType:
+        """The exercise's trusted helper module, ``exercises/<rel>/tests/support.py``."""
+        if self._support is None:
+            path = self.course.exercise_dir(self.ex) / "tests" / "support.py"
+            name = f"_grader_support_{self.ex.id.replace('-', '_')}"
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise RuntimeError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            self._support = module
+        return self._support
+
+    @pytest.fixture(scope="session")
+    def grading_seed(self) -> int:
+        """This run's seed: hidden inputs derive from it, the report records it."""
+        return self.seed
+
+    @pytest.fixture(scope="session")
+    def exercise(self) -> Exercise:
+        """The exercise's manifest."""
+        return self.ex
+
+    @pytest.fixture(scope="session")
+    def exercise_dir(self) -> Path:
+        """The course's learner-visible folder of this exercise (data files live here)."""
+        return self.course.exercise_dir(self.ex)
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.result.message += f"could not collect tests in {report.nodeid}: " \
+                                   f"{report.longreprtext.strip().splitlines()[-1:]}\n"
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._started[item.nodeid] = time.monotonic()
+        if self._submission is not None:
+            self._submission.output = CapturedOutput()
+            self._submission.calls = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
+        if report.skipped and call.when in ("setup", "call"):
+            self.skipped.append(f"{item.name}: {_skip_reason(call)}")
+        elif call.when == "call" or (call.when == "setup" and report.failed):
+            self._record(item, call)
+        return report
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        points_mark = item.get_closest_marker("points")
+        task_mark = item.get_closest_marker("task")
+        points = float(points_mark.args[0]) if points_mark else 1.0
+        status, message = "passed", ""
+        if call.excinfo is not None:
+            status, message = _classify(call.excinfo.value)
+        output = ""
+        if self._submission is not None and status != "passed":
+            output = self._submission.output.text()
+        path = Path(str(item.path))
+        self.result.tests.append(TestResult(
+            name=item.name, task=str(task_mark.args[0]) if task_mark else "", status=status,
+            score=points if status == "passed" else 0.0, max_score=points, message=message,
+            hidden=self.hidden_dir in path.parents, output=output,
+            duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic())))
+
+
+def _skip_reason(call: pytest.CallInfo[None]) -> str:
+    exc = call.excinfo.value if call.excinfo else None
+    return str(getattr(exc, "msg", exc) or "skipped")
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    """A test status and a learner-facing message for what a test raised."""
+    if isinstance(exc, SubmissionProblem):
+        text = exc.message + (f"\n{exc.trace}" if exc.trace else "")
+        return exc.status, text
+    if isinstance(exc, AssertionError):
+        return "failed", str(exc).strip() or "a check on your result failed"
+    return "error", (f"checking your result raised {type(exc).__name__}: {exc}. Look at the "
+                     "shape and types of what your function returns")

@@ -1,0 +1,102 @@
+"""Grade exercises: one in-process pytest session per exercise, results from the plugin."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import platform
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+
+from grader import sandbox
+from grader.course import Course
+from grader.manifest import Exercise
+from grader.results import ExerciseResult, RunResult
+
+INI = Path(__file__).with_name("pytest_grader.ini")
+KEY_LIBRARIES = ("numpy", "pandas", "pyarrow", "pytest", "scikit-learn", "torch", "transformers",
+                 "duckdb")
+
+
+def environment(seed: int, hidden: bool) -> dict[str, object]:
+    """A fingerprint of what graded: versions, isolation tier, seed."""
+    libraries = {}
+    for name in KEY_LIBRARIES:
+        try:
+            libraries[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    try:
+        grader_version = metadata.version("ml-engineer-lab")
+    except metadata.PackageNotFoundError:
+        grader_version = "unknown"
+    return {"python": platform.python_version(), "platform": sys.platform,
+            "grader": grader_version, "libraries": libraries, "isolation": sandbox.TIER,
+            "seed": seed, "hidden_tests": hidden}
+
+
+def missing_requirements(ex: Exercise) -> list[str]:
+    """Tools an exercise needs that this machine lacks."""
+    probes = {"node": "node", "docker": "docker", "r": "Rscript"}
+    return [req for req in ex.requires if req in probes and shutil.which(probes[req]) is None]
+
+
+def grade_exercise(course: Course, ex: Exercise, submission_root: Path, seed: int) -> ExerciseResult:
+    """Run one exercise's public and (when present) hidden tests against a submission."""
+    from grader.plugin import GradingPlugin
+
+    start = time.monotonic()
+    plugin = GradingPlugin(course, ex, submission_root, seed)
+    missing = missing_requirements(ex)
+    dirs = course.test_dirs(ex)
+    if missing:
+        plugin.result.message = (f"needs {', '.join(missing)}, which this machine lacks: install "
+                                 "it, then grade again")
+    elif not dirs:
+        plugin.result.message = f"no tests found for {ex.id} under {course.exercise_dir(ex)}"
+    else:
+        args = [str(d) for d in dirs] + [
+            "-c", str(INI), "--rootdir", str(course.root), "--noconftest",
+            "-p", "no:cacheprovider", "-p", "no:stepwise", "--import-mode=importlib",
+            "--assert=plain", "-q", "--disable-plugin-autoload", "-W", "ignore",
+        ]
+        sink = io.StringIO()
+        try:
+            import pytest
+
+            with contextlib.redirect_stdout(sink):
+                code = pytest.main(args, plugins=[plugin])
+        except Exception as exc:  # noqa: BLE001 - grade the rest of the course regardless
+            plugin.result.message += f"the grader failed on this exercise: {exc!r}\n"
+        else:
+            if code not in (0, 1) and not plugin.result.tests:
+                tail = sink.getvalue().strip().splitlines()[-5:]
+                plugin.result.message += f"pytest could not run the tests (exit {int(code)}): " \
+                                         + " | ".join(tail)
+    plugin.result.duration = time.monotonic() - start
+    plugin.result.message = plugin.result.message.strip()
+    return plugin.result
+
+
+def grade(course: Course, exercises: Sequence[Exercise], submission_root: Path,
+          seed: int | None = None,
+          progress: Callable[[ExerciseResult], None] | None = None) -> RunResult:
+    """Grade the chosen exercises of one submission, each isolated from the others."""
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    hidden = any((course.solution_dir(ex) / "tests").is_dir() for ex in exercises)
+    run = RunResult(environment=environment(seed, hidden))
+    for problem in course.broken:
+        run.exercises.append(ExerciseResult(
+            id=problem.path.parent.name, title="(broken manifest)", skill="",
+            message=f"{problem}. Fix the manifest; the other exercises were graded"))
+    for ex in exercises:
+        result = grade_exercise(course, ex, submission_root, seed)
+        run.exercises.append(result)
+        if progress:
+            progress(result)
+    return run
