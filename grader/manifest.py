@@ -61,6 +61,7 @@ class Exercise:
     budget: Budget
     requires: tuple[str, ...]
     rel: str  # e.g. "04_data/01_pandas-cleaning", the same under exercises/ and solutions/
+    harness: str | None = None  # course-owned module run in the worker beside learner code
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -98,7 +99,8 @@ def load_manifest(path: Path, rel: str) -> Exercise:
         raise ManifestError(path, "(file)", f"not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(path, "(file)", f"cannot be read: {exc}") from None
-    known = {"id", "title", "skill", "points", "files", "tasks", "hints", "budget", "requires"}
+    known = {"id", "title", "skill", "points", "files", "tasks", "hints", "budget", "requires",
+             "harness"}
     for key in data:
         if key not in known:
             raise ManifestError(path, key, f"unknown field (known: {', '.join(sorted(known))})")
@@ -140,6 +142,12 @@ def load_manifest(path: Path, rel: str) -> Exercise:
         if req not in REQUIREMENTS:
             raise ManifestError(path, "requires", f"{req!r} is not one of "
                                 f"{', '.join(sorted(REQUIREMENTS))}")
+    harness = data.get("harness")
+    if harness is not None and (type(harness) is not str or not harness.endswith(".py")
+                                or ".." in harness or harness.startswith("/")):
+        raise ManifestError(path, "harness", "must be a relative path to a .py file")
+    if harness is not None and not (path.parent / harness).is_file():
+        raise ManifestError(path, "harness", f"{harness} does not exist beside the manifest")
     return Exercise(id=ex_id, title=_get(data, path, "title", str), skill=skill, points=points,
                     files=tuple(files), tasks=tuple(tasks), hints=tuple(hints), budget=budget,
-                    requires=tuple(requires), rel=rel)
+                    requires=tuple(requires), rel=rel, harness=harness)

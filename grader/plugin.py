@@ -31,7 +31,6 @@ class GradingPlugin:
         self.source = submission_root / exercise.rel
         self.hidden_dir = course.solution_dir(exercise) / "tests"
         self.result = ExerciseResult(exercise.id, exercise.title, exercise.skill)
-        self.skipped: list[str] = []
         self._submission: Submission | None = None
         self._support: ModuleType | None = None
         self._started: dict[str, float] = {}
@@ -46,7 +45,9 @@ class GradingPlugin:
             source=self.source, files=self.ex.files, modules=self.ex.modules,
             call_seconds=budget.call_seconds, exercise_seconds=budget.exercise_seconds,
             limits=Limits(memory_mb=budget.memory_mb,
-                          cpu_seconds=int(budget.exercise_seconds) + 30))
+                          cpu_seconds=int(budget.exercise_seconds) + 30),
+            harness=(self.course.exercise_dir(self.ex) / self.ex.harness
+                     if self.ex.harness else None))
         self._submission = Submission(spec, self.ex.id)
         yield self._submission
         self._submission.close()
@@ -99,7 +100,7 @@ class GradingPlugin:
                                   call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report = yield
         if report.skipped and call.when in ("setup", "call"):
-            self.skipped.append(f"{item.name}: {_skip_reason(call)}")
+            self.result.skipped.append(f"{item.name}: {_skip_reason(call)}")
         elif call.when == "call" or (call.when == "setup" and report.failed):
             self._record(item, call)
         return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -65,6 +66,10 @@ class WorkerSpec:
     call_seconds: float
     exercise_seconds: float
     limits: sandbox.Limits = sandbox.Limits()
+    harness: Path | None = None  # course-owned helper run beside the learner's code
+
+
+HARNESS = "_course_harness"
 
 
 class _Worker:
@@ -79,7 +84,11 @@ class _Worker:
         home = root / "home"
         home.mkdir()
         self.copy_report = sandbox.copy_submission(spec.source, spec.files, self.dir)
-        config = json.dumps({"dir": str(self.dir), "modules": list(spec.modules)})
+        modules = list(spec.modules)
+        if spec.harness is not None:
+            shutil.copyfile(spec.harness, self.dir / f"{HARNESS}.py")
+            modules.append(HARNESS)
+        config = json.dumps({"dir": str(self.dir), "modules": modules})
         self.proc = subprocess.Popen(
             sandbox.worker_command(config, root / "pycache"),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -225,6 +234,19 @@ class _Worker:
         raise SubmissionCrashed(f"the submission's process {reason} during {what}")
 
 
+class ModuleProxy:
+    """Attribute access on one module of the submission gives callables that run in the worker."""
+
+    def __init__(self, owner: Submission, name: str) -> None:
+        self._owner = owner
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Callable[..., Any]:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return self._owner.function(attr, self._name)
+
+
 class Submission:
     """Proxy to a learner's modules: attribute access gives callables that run in a worker."""
 
@@ -240,7 +262,31 @@ class Submission:
     @property
     def primary(self) -> str:
         """The module that plain attribute access reaches."""
-        return self._spec.modules[0]
+        return self._spec.modules[0] if self._spec.modules else HARNESS
+
+    @property
+    def harness(self) -> ModuleProxy:
+        """The exercise's course-owned harness module, running inside the worker."""
+        return ModuleProxy(self, HARNESS)
+
+    def module(self, name: str) -> ModuleProxy:
+        """One of the learner's modules by name."""
+        return ModuleProxy(self, name)
+
+    def read_file(self, rel: str, max_bytes: int = 64 * 1024 * 1024) -> bytes:
+        """Bytes of a file the submission wrote in its working folder (no links, size-capped)."""
+        worker = self._worker
+        if worker is None:
+            raise FileNotFoundError(f"{rel}: the submission has not run yet")
+        base = worker.dir.resolve()
+        path = (base / rel).resolve()
+        if base not in path.parents or path.is_symlink() or not path.is_file():
+            raise FileNotFoundError(f"{rel} was not written by the submission")
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise SubmissionCrashed(f"{rel} is larger than {max_bytes // (1024 * 1024)} MB")
+        return data
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):

@@ -13,6 +13,8 @@ EXERCISE_STATUSES = ("passed", "partial", "failed", "not_attempted", "error")
 class TestResult:
     """One test: what it checked, how it went, what the learner should read."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     name: str
     task: str
     status: str
@@ -34,6 +36,7 @@ class ExerciseResult:
     tests: list[TestResult] = field(default_factory=list)
     message: str = ""  # set when the exercise could not be graded at all
     duration: float = 0.0
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -63,12 +66,13 @@ class ExerciseResult:
         """The first test that did not pass and was attempted, else the first not attempted."""
         failing = [t for t in self.tests if t.status != "passed"]
         attempted = [t for t in failing if t.status != "not_attempted"]
-        return (attempted or failing or [None])[0]
+        pool = attempted or failing
+        return pool[0] if pool else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "skill": self.skill, "score": self.score,
                 "max_score": self.max_score, "status": self.status, "message": self.message,
-                "duration": round(self.duration, 3),
+                "duration": round(self.duration, 3), "skipped": list(self.skipped),
                 "tests": [asdict(t) | {"duration": round(t.duration, 3)} for t in self.tests]}
 
 
@@ -98,7 +102,8 @@ class RunResult:
         run = cls(environment=dict(data.get("environment", {})))
         for ex in data.get("exercises", []):
             er = ExerciseResult(id=ex["id"], title=ex["title"], skill=ex["skill"],
-                                message=ex.get("message", ""), duration=ex.get("duration", 0.0))
+                                message=ex.get("message", ""), duration=ex.get("duration", 0.0),
+                                skipped=list(ex.get("skipped", [])))
             fields = TestResult.__dataclass_fields__
             er.tests = [TestResult(**{k: v for k, v in t.items() if k in fields})
                         for t in ex.get("tests", [])]

@@ -1,0 +1,98 @@
+"""Helpers for JupyterLab: ``check()`` grades with the same engine, ``load()`` re-imports."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from grader.course import Course
+from grader.results import RunResult
+
+# Lets the notebook tests execute notebooks against solutions/ instead of exercises/.
+SUBMISSION_ENV = "GRADER_SUBMISSION"
+
+
+def course_root() -> Path:
+    """The root folder of the course this notebook belongs to."""
+    return Course.find().root
+
+
+def _submission_root(course: Course) -> Path:
+    override = os.environ.get(SUBMISSION_ENV)
+    if override:
+        path = Path(override)
+        return path if path.is_absolute() else course.root / path
+    return course.root / "exercises"
+
+
+def load(ex_id: str) -> ModuleType:
+    """The learner's module for an exercise, freshly imported so edits show up at once."""
+    course = Course.find()
+    ex = course.get(ex_id)
+    folder = _submission_root(course) / ex.rel
+    if not ex.modules:
+        raise ValueError(f"{ex_id} has no Python module to load; its files are "
+                         f"{', '.join(ex.files)}")
+    path = folder / f"{ex.modules[0]}.py"
+    name = f"learner_{ex.id.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec.loader.exec_module(module)
+    return module
+
+
+class CheckResult:
+    """What ``check()`` returns: renders as HTML in JupyterLab, as text elsewhere."""
+
+    def __init__(self, run: RunResult, next_line: str) -> None:
+        self.run = run
+        self.next_line = next_line
+
+    @property
+    def score(self) -> float:
+        return self.run.score
+
+    @property
+    def max_score(self) -> float:
+        return self.run.max_score
+
+    def _repr_html_(self) -> str:
+        from grader.report_html import run_html
+
+        return run_html(self.run, self.next_line)
+
+    def __repr__(self) -> str:
+        lines = []
+        for ex in self.run.exercises:
+            lines.append(f"{ex.id}: {ex.status} {ex.score:g}/{ex.max_score:g}")
+            lines += [f"  {t.name}: {t.status} {t.message.splitlines()[0] if t.message else ''}"
+                      for t in ex.tests if t.status != "passed"]
+        lines.append(self.next_line)
+        return "\n".join(lines)
+
+
+def check(ex_id: str, seed: int | None = None) -> CheckResult:
+    """Grade one exercise exactly as ``make check`` does, in a fresh process."""
+    course = Course.find()
+    course.get(ex_id)  # a clear KeyError for a typo, before starting anything
+    cmd = [sys.executable, "-m", "grader", "--course", str(course.root), "check", ex_id,
+           "--json", "-", "--submission", str(_submission_root(course))]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the grader failed:\n{proc.stderr[-3000:]}")
+    from grader.report_terminal import next_step
+
+    run = RunResult.from_dict(json.loads(proc.stdout))
+    return CheckResult(run, next_step(run, course))

@@ -1,0 +1,46 @@
+"""HTML for results: the notebook's ``check()`` table and, later, per-learner feedback pages."""
+
+from __future__ import annotations
+
+from html import escape
+
+from grader.results import ExerciseResult, RunResult
+
+COLOURS = {"passed": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e", "error": "#cf222e",
+           "timeout": "#8250df", "not_attempted": "#6e7781"}
+
+
+def _badge(status: str) -> str:
+    colour = COLOURS.get(status, "#000")
+    label = escape(status.replace("_", " "))
+    return f'<span style="color:{colour};font-weight:bold">{label}</span>'
+
+
+def exercise_html(ex: ExerciseResult) -> str:
+    """One exercise as a heading and a table; every learner-derived string is escaped."""
+    parts = [f"<h4>{escape(ex.id)} — {escape(ex.title)}: {_badge(ex.status)} "
+             f"{ex.score:g}/{ex.max_score:g} points</h4>"]
+    if ex.message:
+        parts.append(f"<p>{escape(ex.message)}</p>")
+    if ex.tests:
+        parts.append('<table><thead><tr><th style="text-align:left">task</th>'
+                     '<th style="text-align:left">test</th><th>status</th><th>points</th>'
+                     '<th style="text-align:left">feedback</th></tr></thead><tbody>')
+        for t in ex.tests:
+            feedback = escape(t.message).replace("\n", "<br>")
+            if t.output.strip():
+                feedback += ("<details><summary>your code printed</summary><pre>"
+                             f"{escape(t.output[:4000])}</pre></details>")
+            hidden = " <em>(hidden)</em>" if t.hidden else ""
+            parts.append(f"<tr><td>{escape(t.task)}</td><td>{escape(t.name)}{hidden}</td>"
+                         f"<td>{_badge(t.status)}</td><td>{t.score:g}/{t.max_score:g}</td>"
+                         f'<td style="text-align:left">{feedback}</td></tr>')
+        parts.append("</tbody></table>")
+    return "\n".join(parts)
+
+
+def run_html(run: RunResult, next_line: str = "") -> str:
+    """A whole run as an HTML fragment."""
+    body = "\n".join(exercise_html(ex) for ex in run.exercises)
+    tail = f"<p><strong>{escape(next_line)}</strong></p>" if next_line else ""
+    return f"<div>{body}{tail}</div>"

@@ -1,0 +1,32 @@
+"""Notebooks execute headless against the reference solutions, so they never rot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from grader.course import Course
+from grader.notebook import SUBMISSION_ENV
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = Course.load(ROOT)
+
+
+@pytest.mark.parametrize("ex_id", COURSE.ids())
+def test_notebook_runs_against_reference(ex_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ex = COURSE.get(ex_id)
+    path = COURSE.notebook(ex)
+    monkeypatch.setenv(SUBMISSION_ENV, str(ROOT / "solutions"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    assert not errors, errors
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "passed" in html, "the check() cell should report the reference as passed"

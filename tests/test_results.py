@@ -1,0 +1,48 @@
+"""Exercise status follows from its tests' statuses and scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.results import ExerciseResult, RunResult, TestResult
+
+
+def ex_with(*statuses: str) -> ExerciseResult:
+    ex = ExerciseResult("e", "E", "data")
+    for i, status in enumerate(statuses):
+        ex.tests.append(TestResult(f"t{i}", "task", status,
+                                   1.0 if status == "passed" else 0.0, 1.0))
+    return ex
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    (("passed", "passed"), "passed"),
+    (("passed", "failed"), "partial"),
+    (("passed", "error"), "partial"),
+    (("failed", "failed"), "failed"),
+    (("failed", "timeout"), "failed"),
+    (("error", "failed"), "error"),
+    (("not_attempted", "not_attempted"), "not_attempted"),
+    (("not_attempted", "failed"), "failed"),
+])
+def test_exercise_status(statuses: tuple[str, ...], expected: str) -> None:
+    assert ex_with(*statuses).status == expected
+
+
+def test_ungradable_exercise_is_error() -> None:
+    ex = ExerciseResult("e", "E", "data", message="needs docker")
+    assert ex.status == "error"
+    assert ex.max_score == 0
+
+
+def test_first_problem_prefers_attempted() -> None:
+    ex = ex_with("not_attempted", "failed", "passed")
+    problem = ex.first_problem()
+    assert problem is not None and problem.name == "t1"
+
+
+def test_run_round_trips_through_dict() -> None:
+    run = RunResult([ex_with("passed", "failed")], {"seed": 3, "python": "3", "isolation": "x"})
+    again = RunResult.from_dict(run.to_dict())
+    assert again.to_dict() == run.to_dict()
+    assert again.score == 1.0 and again.max_score == 2.0
