@@ -1,0 +1,45 @@
+"""Known-bad submissions lose exactly the points their mistake deserves.
+
+Each ``tests/fixtures/submissions/<exercise-id>/expected.json`` maps an outcome folder (laid out
+like exercises/) to the score range it must get and the tasks that must lose points.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.course import Course
+from grader.runner import grade_exercise
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = Course.load(ROOT)
+FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
+
+
+def cases() -> list[tuple[str, str, dict[str, object]]]:
+    found = []
+    for expected in sorted(FIXTURES.glob("*/expected.json")):
+        ex_id = expected.parent.name
+        for outcome, spec in json.loads(expected.read_text()).items():
+            found.append((ex_id, outcome, spec))
+    return found
+
+
+@pytest.mark.parametrize(("ex_id", "outcome", "spec"), cases(),
+                         ids=[f"{c[0]}:{c[1]}" for c in cases()])
+def test_known_bad_submission(ex_id: str, outcome: str, spec: dict[str, object]) -> None:
+    ex = COURSE.get(ex_id)
+    root = FIXTURES / ex_id / outcome
+    assert (root / ex.rel).is_dir(), f"{root} must mirror exercises/ ({ex.rel})"
+    result = grade_exercise(COURSE, ex, root, seed=7)
+    summary = [(t.name, t.status, t.message[:120]) for t in result.tests if t.status != "passed"]
+    low, high = float(spec["min_score"]), float(spec["max_score"])  # type: ignore[arg-type]
+    assert low <= result.score <= high, (result.score, summary)
+    assert result.score < result.max_score, "a known-bad submission must lose points"
+    for task in spec.get("failing_tasks", []):  # type: ignore[attr-defined]
+        lost = [t for t in result.tests if t.task == task and t.status != "passed"]
+        assert lost, f"task {task!r} should lose points for {outcome}"
+        assert all(t.message for t in lost), "every lost point needs a message"
