@@ -68,8 +68,8 @@ def exercise_table(ex: ExerciseResult, verbose: bool) -> Table:
     table.add_column("status")
     table.add_column("points", justify="right")
     for t in ex.tests:
-        name = t.name + (" (hidden)" if t.hidden else "")
-        table.add_row(t.task, name, _status(t.status), f"{t.score:g}/{t.max_score:g}")
+        name = Text(t.name + (" (hidden)" if t.hidden else ""))  # Text: ids like [a-1] are not markup
+        table.add_row(Text(t.task), name, _status(t.status), f"{t.score:g}/{t.max_score:g}")
     return table
 
 
