@@ -39,6 +39,15 @@ class Task:
 
 
 @dataclass(frozen=True)
+class ManualItem:
+    """A rubric item a person grades; its points stay pending until recorded."""
+
+    id: str
+    title: str
+    points: int
+
+
+@dataclass(frozen=True)
 class Budget:
     """Time and memory a submission may use."""
 
@@ -62,6 +71,7 @@ class Exercise:
     requires: tuple[str, ...]
     rel: str  # e.g. "04_data/01_pandas-cleaning", the same under exercises/ and solutions/
     harness: str | None = None  # course-owned module run in the worker beside learner code
+    manual: tuple[ManualItem, ...] = ()
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -100,7 +110,7 @@ def load_manifest(path: Path, rel: str) -> Exercise:
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(path, "(file)", f"cannot be read: {exc}") from None
     known = {"id", "title", "skill", "points", "files", "tasks", "hints", "budget", "requires",
-             "harness"}
+             "harness", "manual"}
     for key in data:
         if key not in known:
             raise ManifestError(path, key, f"unknown field (known: {', '.join(sorted(known))})")
@@ -148,6 +158,14 @@ def load_manifest(path: Path, rel: str) -> Exercise:
         raise ManifestError(path, "harness", "must be a relative path to a .py file")
     if harness is not None and not (path.parent / harness).is_file():
         raise ManifestError(path, "harness", f"{harness} does not exist beside the manifest")
+    manual = []
+    for i, raw in enumerate(_get(data, path, "manual", list, [])):
+        if type(raw) is not dict or type(raw.get("id")) is not str or \
+                type(raw.get("title")) is not str or type(raw.get("points")) is not int or \
+                raw["points"] <= 0:
+            raise ManifestError(path, f"manual[{i}]", "needs a string id and title and positive "
+                                "integer points")
+        manual.append(ManualItem(raw["id"], raw["title"], raw["points"]))
     return Exercise(id=ex_id, title=_get(data, path, "title", str), skill=skill, points=points,
                     files=tuple(files), tasks=tuple(tasks), hints=tuple(hints), budget=budget,
-                    requires=tuple(requires), rel=rel, harness=harness)
+                    requires=tuple(requires), rel=rel, harness=harness, manual=tuple(manual))

@@ -10,8 +10,8 @@ from grader.course import Course
 from grader.results import ExerciseResult, RunResult, TestResult
 
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red",
-         "timeout": "magenta", "not_attempted": "dim"}
-LABEL = {"not_attempted": "not attempted"}
+         "timeout": "magenta", "not_attempted": "dim", "skipped": "dim", "pending": "blue"}
+LABEL = {"not_attempted": "not attempted", "pending": "pending review"}
 
 
 def _status(status: str) -> Text:
@@ -21,7 +21,7 @@ def _status(status: str) -> Text:
 def next_step(run: RunResult, course: Course | None) -> str:
     """One line telling the learner what to do next."""
     for ex in run.exercises:
-        if ex.status == "passed":
+        if ex.status in ("passed", "skipped"):
             continue
         where = ""
         if course is not None:
@@ -68,7 +68,8 @@ def exercise_table(ex: ExerciseResult, verbose: bool) -> Table:
     table.add_column("status")
     table.add_column("points", justify="right")
     for t in ex.tests:
-        name = Text(t.name + (" (hidden)" if t.hidden else ""))  # Text: ids like [a-1] are not markup
+        # Text, not markup: parametrize ids like [units-1] must show as written
+        name = Text(t.name + (" (hidden)" if t.hidden else ""))
         table.add_row(Text(t.task), name, _status(t.status), f"{t.score:g}/{t.max_score:g}")
     return table
 
@@ -81,15 +82,17 @@ def render(run: RunResult, course: Course | None = None, verbose: bool = False,
         head = Text(f"{ex.id}: ")
         head.append(_status(ex.status))
         head.append(f"  {ex.score:g}/{ex.max_score:g} points")
+        if ex.pending_points:
+            head.append(f" (+{ex.pending_points:g} pending manual review)", style="blue")
         if ex.message:
             head.append(f"\n  {ex.message}", style="red" if not ex.tests else "")
-        if ex.status == "not_attempted" and not verbose:
+        if ex.status in ("not_attempted", "skipped") and not verbose:
             console.print(head)
             continue
         console.print(head)
         if ex.tests:
             console.print(exercise_table(ex, verbose))
-        problems = [t for t in ex.tests if t.status != "passed"]
+        problems = [t for t in ex.graded if t.status != "passed"]
         shown = problems if verbose else problems[:1]
         for t in shown:
             console.print(_problem_text(t))

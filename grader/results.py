@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TEST_STATUSES = ("passed", "failed", "error", "timeout", "not_attempted")
-EXERCISE_STATUSES = ("passed", "partial", "failed", "not_attempted", "error")
+TEST_STATUSES = ("passed", "failed", "error", "timeout", "not_attempted", "pending")
+EXERCISE_STATUSES = ("passed", "partial", "failed", "not_attempted", "error", "skipped")
+PENDING = "pending"  # a manual-review item: never earned until an instructor records it
 
 
 @dataclass
@@ -37,34 +38,48 @@ class ExerciseResult:
     message: str = ""  # set when the exercise could not be graded at all
     duration: float = 0.0
     skipped: list[str] = field(default_factory=list)
+    unavailable: bool = False  # a runtime it needs is missing: skipped, not counted
+
+    @property
+    def graded(self) -> list[TestResult]:
+        """Tests that count now (manual-review items wait for an instructor)."""
+        return [t for t in self.tests if t.status != PENDING]
 
     @property
     def score(self) -> float:
-        return round(sum(t.score for t in self.tests), 6)
+        return round(sum(t.score for t in self.graded), 6)
 
     @property
     def max_score(self) -> float:
-        return round(sum(t.max_score for t in self.tests), 6)
+        return round(sum(t.max_score for t in self.graded), 6)
+
+    @property
+    def pending_points(self) -> float:
+        """Points of manual-review items not yet recorded."""
+        return round(sum(t.max_score for t in self.tests if t.status == PENDING), 6)
 
     @property
     def status(self) -> str:
-        """passed, partial, failed, not_attempted or error, from the tests' statuses."""
-        if self.message and not self.tests:
+        """passed, partial, failed, not_attempted, error or skipped, from the tests' statuses."""
+        tests = self.graded
+        if self.unavailable:
+            return "skipped"
+        if self.message and not tests:
             return "error"
-        if self.tests and all(t.status == "not_attempted" for t in self.tests):
+        if tests and all(t.status == "not_attempted" for t in tests):
             return "not_attempted"
         if self.max_score and self.score >= self.max_score:
             return "passed"
         if self.score > 0:
             return "partial"
-        if any(t.status == "error" for t in self.tests) and \
-                not any(t.status == "passed" for t in self.tests):
+        if any(t.status == "error" for t in tests) and \
+                not any(t.status == "passed" for t in tests):
             return "error"
         return "failed"
 
     def first_problem(self) -> TestResult | None:
         """The first test that did not pass and was attempted, else the first not attempted."""
-        failing = [t for t in self.tests if t.status != "passed"]
+        failing = [t for t in self.graded if t.status != "passed"]
         attempted = [t for t in failing if t.status != "not_attempted"]
         pool = attempted or failing
         return pool[0] if pool else None
@@ -73,6 +88,7 @@ class ExerciseResult:
         return {"id": self.id, "title": self.title, "skill": self.skill, "score": self.score,
                 "max_score": self.max_score, "status": self.status, "message": self.message,
                 "duration": round(self.duration, 3), "skipped": list(self.skipped),
+                "pending_points": self.pending_points,
                 "tests": [asdict(t) | {"duration": round(t.duration, 3)} for t in self.tests]}
 
 
@@ -103,7 +119,8 @@ class RunResult:
         for ex in data.get("exercises", []):
             er = ExerciseResult(id=ex["id"], title=ex["title"], skill=ex["skill"],
                                 message=ex.get("message", ""), duration=ex.get("duration", 0.0),
-                                skipped=list(ex.get("skipped", [])))
+                                skipped=list(ex.get("skipped", [])),
+                                unavailable=ex.get("status") == "skipped")
             fields = TestResult.__dataclass_fields__
             er.tests = [TestResult(**{k: v for k, v in t.items() if k in fields})
                         for t in ex.get("tests", [])]

@@ -16,7 +16,7 @@ from pathlib import Path
 from grader import sandbox
 from grader.course import Course
 from grader.manifest import Exercise
-from grader.results import ExerciseResult, RunResult
+from grader.results import PENDING, ExerciseResult, RunResult, TestResult
 
 INI = Path(__file__).with_name("pytest_grader.ini")
 KEY_LIBRARIES = ("numpy", "pandas", "pyarrow", "pytest", "scikit-learn", "torch", "transformers",
@@ -40,6 +40,13 @@ def environment(seed: int, hidden: bool) -> dict[str, object]:
             "seed": seed, "hidden_tests": hidden}
 
 
+INSTALL_HINTS = {
+    "node": "install Node.js 18 or newer (Debian/Ubuntu: `sudo apt-get install nodejs`)",
+    "r": "install R (Debian/Ubuntu: `sudo apt-get install r-base-core r-cran-jsonlite`)",
+    "docker": "install Docker and start its engine",
+}
+
+
 def missing_requirements(ex: Exercise) -> list[str]:
     """Tools an exercise needs that this machine lacks."""
     probes = {"node": "node", "docker": "docker", "r": "Rscript"}
@@ -56,8 +63,10 @@ def grade_exercise(course: Course, ex: Exercise, submission_root: Path,
     missing = missing_requirements(ex)
     dirs = course.test_dirs(ex)
     if missing:
-        plugin.result.message = (f"needs {', '.join(missing)}, which this machine lacks: install "
-                                 "it, then grade again")
+        hints = "; ".join(f"{req}: {INSTALL_HINTS.get(req, 'install it')}" for req in missing)
+        plugin.result.unavailable = True
+        plugin.result.message = (f"skipped: {', '.join(missing)} not found on this machine, so "
+                                 f"this exercise is not counted. To take it: {hints}")
     elif not dirs:
         plugin.result.message = f"no tests found for {ex.id} under {course.exercise_dir(ex)}"
     else:
@@ -79,6 +88,12 @@ def grade_exercise(course: Course, ex: Exercise, submission_root: Path,
                 tail = sink.getvalue().strip().splitlines()[-5:]
                 plugin.result.message += f"pytest could not run the tests (exit {int(code)}): " \
                                          + " | ".join(tail)
+    plugin.result.tests += [
+        TestResult(name=f"manual: {item.id}", task="", status=PENDING, score=0.0,
+                   max_score=float(item.points),
+                   message=f"pending manual review: {item.title} (an instructor records these "
+                           "points; they never count automatically)")
+        for item in ex.manual]
     plugin.result.duration = time.monotonic() - start
     plugin.result.message = plugin.result.message.strip()
     return plugin.result

@@ -88,3 +88,24 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     loaded = Course.load(course)
     assert len(loaded.exercises) == 1
     assert "already used" in str(loaded.broken[0])
+
+
+def test_manual_items_are_pending_and_missing_runtimes_skip(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURE, course)
+    manifest = course / "exercises/01_programming/01_tiny-stats/exercise.toml"
+    manifest.write_text(manifest.read_text() + '\n[[manual]]\nid = "style"\n'
+                        'title = "Readable names"\npoints = 2\n')
+    loaded = Course.load(course)
+    result = grade(loaded, loaded.exercises, course / "solutions", seed=1).exercises[0]
+    pending = [t for t in result.tests if t.status == "pending"]
+    assert [t.name for t in pending] == ["manual: style"]
+    assert result.score == result.max_score == 6 and result.pending_points == 2
+    manifest.write_text(manifest.read_text().replace('id = "tiny-stats"',
+                                                     'id = "tiny-stats"\nrequires = ["r"]'))
+    loaded = Course.load(course)
+    monkeypatch.setattr("grader.runner.shutil.which", lambda name: None)  # a machine without R
+    result = grade(loaded, loaded.exercises, course / "solutions", seed=1).exercises[0]
+    assert result.status == "skipped" and result.max_score == 0
+    assert "r-base-core" in result.message

@@ -46,3 +46,18 @@ def test_run_round_trips_through_dict() -> None:
     again = RunResult.from_dict(run.to_dict())
     assert again.to_dict() == run.to_dict()
     assert again.score == 1.0 and again.max_score == 2.0
+
+
+def test_pending_manual_items_never_count() -> None:
+    ex = ex_with("passed", "passed")
+    ex.tests.append(TestResult("manual: clarity", "", "pending", 0.0, 3.0))
+    assert (ex.score, ex.max_score, ex.pending_points) == (2.0, 2.0, 3.0)
+    assert ex.status == "passed"
+
+
+def test_unavailable_exercise_is_skipped_and_not_counted() -> None:
+    ex = ExerciseResult("e", "E", "programming", message="skipped: node not found",
+                        unavailable=True)
+    assert ex.status == "skipped"
+    assert ex.max_score == 0
+    assert RunResult.from_dict(RunResult([ex]).to_dict()).exercises[0].status == "skipped"
