@@ -14,6 +14,13 @@ EPILOG = """examples:
   grader grade --submission solutions      grade the reference solutions (maintainers)
   grader check pandas-cleaning             one exercise, every problem expanded
   grader hint pandas-cleaning              the next hint on the ladder
+
+instructors (docs/instructors.md):
+  grader release ../lab-student            a student copy: no solutions, hidden tests or labels
+  grader collect downloads.zip class/      LMS zip, folders, clones or nbgrader -> class/<student>
+  grader batch class/ --jobs 4             grade everyone (resumable) into class/gradebook.sqlite
+  grader gradebook class/                  grades, totals and stale grades
+  grader export class/ --csv grades.csv --gradescope gs/ --feedback pages/
 """
 
 
@@ -29,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="grade exercises (all by default)")
     grade.add_argument("ids", nargs="*", metavar="ID", help="exercise ids (default: all)")
     grade.add_argument("--submission", type=Path, default=None, metavar="DIR",
-                       help="folder laid out like exercises/ (default: exercises/); "
-                            "'solutions' grades the reference solutions")
+                       help="folder laid out like exercises/ (default: the course's exercises/); "
+                            "'solutions' grades the course's reference solutions")
     grade.add_argument("--json", metavar="PATH", help="also write results as JSON ('-': stdout)")
     grade.add_argument("--seed", type=int, default=None, help="seed for hidden inputs "
                        "(default: a fresh one each run)")
@@ -43,7 +50,81 @@ def _parser() -> argparse.ArgumentParser:
     hint = sub.add_parser("hint", help="show the next hint (or hint N) for an exercise")
     hint.add_argument("id", metavar="ID")
     hint.add_argument("level", nargs="?", type=int, metavar="N")
+    _instructor_commands(sub)
     return parser
+
+
+def _ids(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
+    parser.add_argument(flag, action="append", default=[], metavar="IDS",
+                        help=f"{what} (comma-separated or repeated; default: all)")
+
+
+def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    release = sub.add_parser("release", help="write a student copy of the course (no solutions, "
+                             "hidden tests or hidden data)")
+    release.add_argument("out", type=Path, metavar="OUT")
+    _ids(release, "--exercises", "exercises to release")
+    release.add_argument("--force", action="store_true", help="replace an earlier release")
+    collect = sub.add_parser("collect", help="gather submissions (folders, git clones, LMS "
+                             "zips, an nbgrader course) into OUT/<student>/")
+    collect.add_argument("source", type=Path, metavar="SOURCE")
+    collect.add_argument("out", type=Path, metavar="OUT")
+    _ids(collect, "--exercises", "exercises to take files for")
+    batch = sub.add_parser("batch", help="grade every student in parallel into a SQLite "
+                           "gradebook; resumes where it stopped")
+    batch.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                       help="a folder of student folders (what `grader collect` writes)")
+    batch.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                       help="exercises graded at once (default: one per core)")
+    _ids(batch, "--exercises", "exercises to grade")
+    _ids(batch, "--students", "students to grade")
+    batch.add_argument("--db", type=Path, default=None, metavar="PATH",
+                       help="gradebook file (default: SUBMISSIONS/gradebook.sqlite)")
+    batch.add_argument("--regrade", action="store_true",
+                       help="grade the selected students and exercises again, even if current")
+    batch.add_argument("--only-missing", action="store_true",
+                       help="grade only what has no grade yet; leave stale grades alone")
+    batch.add_argument("--seed", type=int, default=None, help="class seed for hidden inputs "
+                       "(default: the one stored in the gradebook, chosen on the first run)")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch.add_argument("--nbgrader", type=Path, default=None, metavar="COURSE_DIR",
+                       help="afterwards, write the scores into this nbgrader course's gradebook")
+    batch.add_argument("--assignment", default="ml-engineer-lab",
+                       help="nbgrader assignment name (default: ml-engineer-lab)")
+    book = sub.add_parser("gradebook", help="show a gradebook: scores, totals, stale grades")
+    book.add_argument("db", type=Path, metavar="DB", help="gradebook file or its folder")
+    book.add_argument("--stale", action="store_true", help="list only stale grades, with why")
+    export = sub.add_parser("export", help="write grades and feedback from a gradebook")
+    export.add_argument("db", type=Path, metavar="DB", help="gradebook file or its folder")
+    export.add_argument("--csv", type=Path, metavar="PATH", help="LMS gradebook CSV (Canvas)")
+    export.add_argument("--roster", type=Path, metavar="PATH",
+                        help="the LMS's own gradebook export, for names, ids and row order")
+    export.add_argument("--gradescope", type=Path, metavar="DIR",
+                        help="DIR/<student>/results.json in Gradescope's format")
+    export.add_argument("--feedback", type=Path, metavar="DIR",
+                        help="DIR/<student>.html feedback pages and an index")
+    export.add_argument("--nbgrader", type=Path, metavar="COURSE_DIR",
+                        help="write the scores into an nbgrader course's gradebook")
+    export.add_argument("--assignment", default="ml-engineer-lab",
+                        help="nbgrader assignment name (default: ml-engineer-lab)")
+    scope = sub.add_parser("gradescope", help="run the course as a Gradescope autograder")
+    scope_sub = scope.add_subparsers(dest="gradescope_command", required=True,
+                                     metavar="ACTION")
+    build = scope_sub.add_parser("build", help="write the autograder zip to upload")
+    build.add_argument("out", type=Path, metavar="OUT.zip")
+    _ids(build, "--exercises", "exercises this Gradescope assignment grades")
+    run = scope_sub.add_parser("run", help="grade one upload (run_autograder calls this)")
+    run.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
+    run.add_argument("--results", type=Path,
+                     default=Path("/autograder/results/results.json"))
+    _ids(run, "--exercises", "exercises to grade")
+    classroom = sub.add_parser("classroom", help="report points to GitHub Classroom (in its "
+                               "workflow, after `make grade`)")
+    classroom.add_argument("--results", type=Path, default=None, metavar="PATH",
+                           help="a `grader grade --json` file (default: the last `make grade`)")
+
+
+INSTRUCTOR = ("release", "collect", "batch", "gradebook", "export", "gradescope", "classroom")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(course)
         if args.command == "hint":
             return _hint(course, args.id, args.level)
+        if args.command in INSTRUCTOR:
+            from grader import instructor_cli
+
+            return int(getattr(instructor_cli, args.command)(course, args))
         ids = [args.id] if args.command == "check" else args.ids
         return _grade(course, ids, args.submission, args.seed, args.json,
                       verbose=args.command == "check",
@@ -122,8 +207,7 @@ def _grade(course: object, ids: list[str], submission: Path | None, seed: int | 
     exercises = [course.get(i) for i in ids] if ids else course.exercises
     if submission is None:
         root = course.root / "exercises"
-    elif not submission.is_absolute() and not submission.exists() and \
-            (course.root / submission).is_dir():
+    elif str(submission) in ("solutions", "exercises"):  # the course's own trees, from anywhere
         root = course.root / submission
     else:
         root = submission

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,6 +73,53 @@ def main() -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     line("peak RSS, grading process", peak, "MB")
     line("peak RSS, largest child (worker or CLI)", children, "MB")
+    copies = int(os.environ.get("BENCH_BATCH_COPIES", "50"))
+    which = os.environ.get("BENCH_BATCH_COURSE", "course")  # or "fixture": seconds, not minutes
+    bench_batch(FIXTURE if which == "fixture" else ROOT, copies, jobs=2)
+
+
+def bench_batch(root: Path, copies: int, jobs: int) -> None:
+    """`grader batch` on N copies of the reference solutions and N starters."""
+    from grader import batch
+
+    course = Course.load(root)
+    if not (root / "solutions").is_dir():
+        print("batch: no solutions/ in this copy of the course; skipped")
+        return
+    print(f"batch: {copies} reference + {copies} starter submissions x "
+          f"{len(course.exercises)} exercises, --jobs {jobs} ({root.name})")
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        subs = Path(tmp) / "class"
+        for kind, base in (("ref", root / "solutions"), ("start", root / "exercises")):
+            for i in range(copies):
+                for ex in course.exercises:
+                    for name in ex.files:
+                        target = subs / f"{kind}-{i:03d}" / ex.rel / name
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(base / ex.rel / name, target)
+        summary = batch.run(course, subs, jobs=jobs, seed=1, quiet=not sys.stderr.isatty(),
+                            say=lambda text: None)
+    units = summary.graded
+    line("batch: units graded (student x exercise)", units, "")
+    line("batch: wall time", summary.elapsed, "s")
+    line("batch: throughput", units / summary.elapsed if summary.elapsed else 0, "units/s")
+    line("batch: throughput", 2 * copies / summary.elapsed * 60 if summary.elapsed else 0,
+         "students/min")
+    if summary.failed:
+        line("batch: units that could not be graded", len(summary.failed), "")
+    print(f"{'batch, mean seconds per unit':<36} {'wall':>9} {'in calls':>9} {'overhead':>9}")
+    for ex in course.exercises:
+        for kind in ("ref", "start"):
+            rows = [t for t in summary.timings if t.exercise == ex.id and
+                    t.student.startswith(kind)]
+            if not rows:
+                continue
+            wall = statistics.mean(t.wall for t in rows)
+            inside = statistics.mean(t.submission_seconds or 0.0 for t in rows)
+            # overhead: the engine's own time, i.e. wall minus time inside the submission's
+            # calls (worker start and the learner module's import count as inside)
+            print(f"  {ex.id + ' ' + kind:<34} {wall:>9.3f} {inside:>9.3f} "
+                  f"{wall - inside:>9.3f}")
 
 
 if __name__ == "__main__":

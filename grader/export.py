@@ -1,0 +1,84 @@
+"""Write what an instructor hands out from a gradebook: LMS CSV, Gradescope JSON, feedback pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course import Course
+from grader.gradebook import Gradebook
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote, and what the instructor should check."""
+
+    written: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def columns(course: Course, gb: Gradebook) -> list[tuple[str, float]]:
+    """Exercise ids with their maximum points, in course order, then any no longer in it."""
+    known = {ex.id: ex for ex in course.exercises}
+    graded = gb.exercises()
+    tops: dict[str, float] = {}
+    for g in gb.grades():
+        tops[g.exercise] = max(tops.get(g.exercise, 0.0), g.max_score)
+    ordered = [ex.id for ex in course.exercises if ex.id in graded]
+    ordered += [e for e in graded if e not in known]
+    return [(e, tops.get(e) or float(known[e].points if e in known else 0)) for e in ordered]
+
+
+def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
+           roster: Path | None = None, gradescope_dir: Path | None = None,
+           feedback_dir: Path | None = None, nbgrader_dir: Path | None = None,
+           assignment: str = "ml-engineer-lab") -> ExportReport:
+    """Write each requested output; grades that are stale now are counted in the warnings."""
+    report = ExportReport()
+    cols = columns(course, gb)
+    order = [e for e, _ in cols]
+    grades = gb.grades()
+    if not grades:
+        report.warnings.append("the gradebook is empty: run `grader batch` first")
+        return report
+    from grader.batch import status
+
+    stale = sum(1 for _, reasons in status(course, gb) if reasons)
+    if stale:
+        report.warnings.append(f"{stale} grades are stale (`grader gradebook` lists them; "
+                               "`grader batch` refreshes them)")
+    if csv_path is not None:
+        from grader.report_csv import gradebook_csv, read_roster
+
+        text, warnings = gradebook_csv(grades, cols, read_roster(roster) if roster else ())
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        csv_path.write_text(text, encoding="utf-8")
+        report.written.append(str(csv_path))
+        report.warnings += warnings
+    if gradescope_dir is not None:
+        from grader.report_gradescope import write_gradescope
+
+        for student in gb.students():
+            path = gradescope_dir / student / "results.json"
+            write_gradescope(gb.run_result(student, order), path)
+        report.written.append(f"{gradescope_dir}/<student>/results.json")
+    if feedback_dir is not None:
+        from grader.feedback import index_page, page_name, student_page, write_pages
+
+        manifests = {ex.id: ex for ex in course.exercises}
+        pages = {}
+        rows = []
+        for student in gb.students():
+            run = gb.run_result(student, order)
+            pages[page_name(student)] = student_page(student, run, manifests)
+            rows.append((student, run.score, run.max_score))
+        pages["index.html"] = index_page(rows)
+        write_pages(feedback_dir, pages)
+        report.written.append(f"{feedback_dir}/<student>.html and index.html")
+    if nbgrader_dir is not None:
+        from grader.nbgrader_sync import db_url, sync
+
+        count = sync(grades, dict(cols), nbgrader_dir, assignment)
+        report.written.append(f"{count} scores into {db_url(nbgrader_dir)} "
+                              f"(assignment {assignment})")
+    return report

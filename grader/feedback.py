@@ -1,0 +1,117 @@
+"""Per-student feedback pages: total, a bar chart of the seven skills, every test and the hints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+
+from grader.manifest import SKILLS, Exercise
+from grader.report_html import exercise_html
+from grader.results import RunResult
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;
+padding:0 1rem;color:#1f2328;line-height:1.45}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
+th,td{border-bottom:1px solid #d0d7de;padding:.3rem .5rem;vertical-align:top;text-align:center}
+h1{margin-bottom:.2rem} .total{font-size:1.4rem} .muted{color:#656d76;font-size:.9rem}
+details{margin:.3rem 0 1rem} section{border-top:2px solid #d0d7de;margin-top:1.5rem}
+pre{white-space:pre-wrap}
+"""
+
+
+def skill_totals(run: RunResult) -> dict[str, tuple[float, float]]:
+    """Score and maximum per skill area, every skill present (zero when nothing was graded)."""
+    totals = {skill: (0.0, 0.0) for skill in SKILLS}
+    for ex in run.exercises:
+        if ex.skill in totals:
+            got, top = totals[ex.skill]
+            totals[ex.skill] = (got + ex.score, top + ex.max_score)
+    return totals
+
+
+def skill_chart(run: RunResult) -> str:
+    """An inline SVG bar chart: one bar per skill, the share of its points earned."""
+    rows = skill_totals(run)
+    label_w, bar_w, row_h = 270, 300, 26
+    height = row_h * len(rows) + 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{label_w + bar_w + 90}"'
+             f' height="{height}" aria-label="score per skill area" '
+             'font-family="system-ui,sans-serif" font-size="13">']
+    for i, (skill, (got, top)) in enumerate(rows.items()):
+        y = 5 + i * row_h
+        share = got / top if top else 0.0
+        colour = "#1a7f37" if share >= 0.999 else "#9a6700" if share > 0 else "#cf222e"
+        parts.append(f'<text x="0" y="{y + 17}">{escape(SKILLS[skill])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" '
+                     'fill="#eaeef2"/>')
+        if top:
+            parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w * share:.1f}" '
+                         f'height="16" fill="{colour}"/>')
+            text = f"{got:g}/{top:g}"
+        else:
+            text = "no graded exercise"
+        parts.append(f'<text x="{label_w + bar_w + 8}" y="{y + 17}">{escape(text)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _hints(ex: Exercise) -> str:
+    items = "".join(f"<li>{escape(h)}</li>" for h in ex.hints)
+    return (f"<details><summary>Hints for {escape(ex.id)} (from a nudge to nearly the "
+            f"answer)</summary><ol>{items}</ol></details>")
+
+
+def student_page(student: str, run: RunResult, manifests: Mapping[str, Exercise],
+                 course_title: str = "ML Engineer Lab") -> str:
+    """One learner's whole feedback page as a standalone HTML document."""
+    pct = f" ({100 * run.score / run.max_score:.0f}%)" if run.max_score else ""
+    env = run.environment
+    sections = []
+    for ex in run.exercises:
+        body = exercise_html(ex)
+        manifest = manifests.get(ex.id)
+        if manifest is not None and ex.status != "passed":
+            body += _hints(manifest)
+        sections.append(f"<section>{body}</section>")
+    return "\n".join([
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(course_title)}: feedback for {escape(student)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{escape(course_title)}: feedback for {escape(student)}</h1>",
+        f'<p class="total">Total: <strong>{run.score:g}/{run.max_score:g}</strong>{pct}</p>',
+        "<h2>By skill area</h2>", skill_chart(run),
+        "<h2>Exercises</h2>",
+        '<p class="muted">Every test that graded your work, with what it checked. Tests marked '
+        "<em>(hidden)</em> used inputs you did not see; their messages say what went wrong in "
+        "general terms.</p>",
+        *sections,
+        f'<p class="muted">Graded by grader {escape(str(env.get("grader", "?")))}, seed '
+        f'{escape(str(env.get("seed", "?")))}, isolation '
+        f'{escape(str(env.get("isolation", "?")))}.</p>',
+        "</body></html>", ""])
+
+
+def index_page(rows: Sequence[tuple[str, float, float]], course_title: str = "ML Engineer Lab"
+               ) -> str:
+    """The instructor's list of feedback pages: student, total, link."""
+    body = "".join(f'<tr><td style="text-align:left"><a href="{escape(page_name(s))}">'
+                   f"{escape(s)}</a></td><td>{got:g}/{top:g}</td></tr>"
+                   for s, got, top in rows)
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
+            f"{escape(course_title)}: feedback pages</title><style>{STYLE}</style></head><body>"
+            f"<h1>Feedback pages</h1><table><thead><tr><th style=\"text-align:left\">student"
+            f"</th><th>total</th></tr></thead><tbody>{body}</tbody></table></body></html>\n")
+
+
+def page_name(student: str) -> str:
+    """The file name of a student's page (student ids are already safe folder names)."""
+    return f"{student}.html"
+
+
+def write_pages(out: Path, pages: Mapping[str, str]) -> None:
+    """Write ``{file name: html}`` under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, html in pages.items():
+        (out / name).write_text(html, encoding="utf-8")

@@ -1,0 +1,205 @@
+"""`grader batch`: a synthetic class end to end, resume after kill -9, stale grades, regrades."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import batch, fingerprint
+from grader.collect import collect
+from grader.course import Course
+from grader.gradebook import Gradebook
+
+FIXTURE = Path(__file__).parent / "fixtures" / "course"
+CLASS = Path(__file__).parent / "fixtures" / "class"
+REL = "01_programming/01_tiny-stats"
+REFERENCE = (FIXTURE / "solutions" / REL / "stats.py").read_bytes()
+EXPECTED = json.loads((CLASS / "expected.json").read_text())
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def course() -> Course:
+    return Course.load(FIXTURE)
+
+
+def _rows(db: Path) -> dict[str, tuple[float, str, int]]:
+    with sqlite3.connect(db) as con:
+        return {s: (score, at, run) for s, score, at, run in
+                con.execute("SELECT student, score, graded_at, run_id FROM grades")}
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_synthetic_class_end_to_end(course: Course, tmp_path: Path) -> None:
+    from test_collect import raw_name_zip
+
+    bulk = tmp_path / "bulk.zip"
+    wrong = b"def mean(values):\n    return 0\n"
+    raw_name_zip(bulk, [
+        (f"dup/{REL}/stats.py", wrong), (f"dup/{REL}/stats.py", REFERENCE),
+        (f"JosXX/{REL}/stats.py", REFERENCE),  # XX: Latin-1 bytes in the name
+        (f"mallory/{REL}/stats.py", wrong), ("mallory/../../stats.py", REFERENCE),
+        (f"../{REL}/stats.py", REFERENCE)], {"JosXX": b"Jos\xe9\xe8"})
+    subs = tmp_path / "class"
+    collect(course, CLASS, subs)  # folders: full, partial, broken, empty, cheating, latin1
+    collect(course, bulk, subs)  # zip: duplicate entries, non-UTF-8 and traversal names
+    said: list[str] = []
+    summary = batch.run(course, subs, jobs=2, quiet=True, seed=11, say=said.append)
+    expected = {s: e["score"] for s, e in EXPECTED.items()} | {"dup": 6, "Jos": 6,
+                                                                "mallory": 0}
+    assert summary.graded == len(expected) and not summary.failed
+    with Gradebook(subs / batch.DB_NAME) as gb:
+        grades = {g.student: g for g in gb.grades()}
+    assert {s: g.score for s, g in grades.items()} == expected
+    for student, spec in EXPECTED.items():
+        assert grades[student].status == spec["status"], student
+    for g in grades.values():  # each grade says what made it
+        assert g.grader == fingerprint.engine_version()
+        assert g.env_hash == fingerprint.environment_hash() and g.environment["python"]
+        assert g.seed == 11 and len(g.submission_hash) == 16 and len(g.course_hash) == 16
+        assert g.max_score == 6
+    assert grades["cheating"].result["tests"][2]["hidden"] is True
+    # resumable: nothing left to do; a changed submission is stale and only it is regraded
+    before = _rows(subs / batch.DB_NAME)
+    again = batch.run(course, subs, jobs=2, quiet=True, say=said.append)
+    assert again.graded == 0 and again.up_to_date == len(expected)
+    (subs / "partial" / REL / "stats.py").write_bytes(REFERENCE)
+    changed = batch.run(course, subs, jobs=1, quiet=True, say=said.append)
+    assert changed.graded == 1
+    after = _rows(subs / batch.DB_NAME)
+    assert after["partial"][0] == 6 and after["partial"][2] != before["partial"][2]
+    assert {s: r for s, r in after.items() if s != "partial"} == \
+        {s: r for s, r in before.items() if s != "partial"}
+    # regrading one student is one command
+    batch.run(course, subs, jobs=1, quiet=True, student_ids=["full"], regrade=True,
+              say=said.append)
+    final = _rows(subs / batch.DB_NAME)
+    assert [s for s in final if final[s][2] != after[s][2]] == ["full"]
+
+
+def test_stale_grades_are_visible(course: Course, tmp_path: Path) -> None:
+    subs = tmp_path / "class"
+    (subs / "ann" / REL).mkdir(parents=True)
+    (subs / "ann" / REL / "stats.py").write_bytes(REFERENCE)
+    batch.run(course, subs, jobs=1, quiet=True, seed=3, say=lambda _: None)
+    with Gradebook(subs / batch.DB_NAME) as gb:
+        assert [r for _, r in batch.status(course, gb)] == [[]]
+        gb.db.execute("UPDATE grades SET grader='0.0.1+old', env_hash='x', course_hash='y'")
+        (subs / "ann" / REL / "stats.py").write_text("# changed\n")
+        (reasons,) = [r for _, r in batch.status(course, gb)]
+    assert reasons[0] == "submission changed" and reasons[1] == "tests or data changed"
+    assert reasons[2].startswith("grader changed (0.0.1+old") and \
+        reasons[3] == "environment changed"
+
+
+SLOW = """import time
+
+
+def mean(values):
+    time.sleep(0.3)
+    return sum(values) / len(values)
+
+
+def median(values):
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+"""
+
+
+def test_resume_after_kill_9(course: Course, tmp_path: Path) -> None:
+    subs = tmp_path / "class"
+    students = [f"s{i}" for i in range(6)]
+    for s in students:
+        (subs / s / REL).mkdir(parents=True)
+        (subs / s / REL / "stats.py").write_text(SLOW)
+    db = subs / batch.DB_NAME
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", "--course", str(FIXTURE), "batch", str(subs),
+         "--jobs", "2", "--quiet", "--seed", "5"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if db.exists():
+                try:
+                    if len(_rows(db)) >= 2:
+                        break
+                except sqlite3.OperationalError:  # tables not created yet
+                    pass
+            time.sleep(0.05)
+        else:
+            pytest.fail("the batch never recorded two grades")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its pool, mid-run
+        proc.wait()
+    done = _rows(db)
+    assert 2 <= len(done) < len(students), "the kill should land midway"
+    summary = batch.run(course, subs, jobs=2, quiet=True, say=lambda _: None)
+    assert summary.graded == len(students) - len(done)
+    resumed = _rows(db)
+    assert sorted(resumed) == students and all(r[0] == 6 for r in resumed.values())
+    assert {s: resumed[s] for s in done} == done, "finished work must not be graded again"
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(*) FROM grades").fetchone()[0] == len(students)
+        runs = con.execute("SELECT finished_at FROM runs ORDER BY id").fetchall()
+    assert runs[0][0] is None and runs[-1][0] is not None  # the killed run shows as unfinished
+
+
+def test_batch_refuses_a_second_writer(course: Course, tmp_path: Path) -> None:
+    import fcntl
+
+    subs = tmp_path / "class"
+    (subs / "ann").mkdir(parents=True)
+    db = subs / batch.DB_NAME
+    with open(db.with_name(db.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(batch.BatchError, match="another"):
+            batch.run(course, subs, quiet=True, say=lambda _: None)
+
+
+def test_symlinked_exercise_folder_is_not_followed(course: Course, tmp_path: Path) -> None:
+    (tmp_path / "eve" / "01_programming").mkdir(parents=True)
+    os.symlink(FIXTURE / "solutions" / REL, tmp_path / "eve" / REL)
+    root, digest, notes = batch.stage(tmp_path / "eve", course.exercises[0], tmp_path / "stage")
+    assert not (root / REL / "stats.py").exists()
+    assert "is a symbolic link" in notes[0]
+    assert digest == batch.fingerprint.files_hash(tmp_path / "nowhere", ["stats.py"])
+
+
+CRASH_ONCE = """import os
+from pathlib import Path
+
+
+def test_grading_process_survives(submission):
+    marker = Path(__file__).parents[5] / "crashed-once"
+    if not marker.exists():
+        marker.write_text("the first grading process died here")
+        os._exit(1)
+"""
+
+
+def test_a_dead_grading_process_is_retried(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(FIXTURE, tmp_path / "course")
+    tests = tmp_path / "course" / "exercises" / REL / "tests"
+    (tests / "test_crash.py").write_text(CRASH_ONCE)
+    course = Course.load(tmp_path / "course")
+    subs = tmp_path / "class"
+    for s in ("ann", "ben"):
+        (subs / s / REL).mkdir(parents=True)
+        (subs / s / REL / "stats.py").write_bytes(REFERENCE)
+    summary = batch.run(course, subs, jobs=2, quiet=True, say=lambda _: None)
+    assert (tmp_path / "crashed-once").exists()
+    assert summary.graded == 2 and not summary.failed
+    assert {s: r[0] for s, r in _rows(subs / batch.DB_NAME).items()} == {"ann": 7, "ben": 7}
