@@ -192,32 +192,6 @@ def _child_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-@contextlib.contextmanager
-def _call_clock() -> Iterator[list[float]]:
-    """Time spent inside calls to the submission (worker start and import included)."""
-    from grader.proxy import Submission
-
-    spent = [0.0]
-    originals = {name: getattr(Submission, name) for name in ("call", "has")}
-
-    def timed(original: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(self: Submission, *args: Any, **kwargs: Any) -> Any:
-            start = time.monotonic()
-            try:
-                return original(self, *args, **kwargs)
-            finally:
-                spent[0] += time.monotonic() - start
-        return wrapper
-
-    for name, original in originals.items():
-        setattr(Submission, name, timed(original))
-    try:
-        yield spent
-    finally:
-        for name, original in originals.items():
-            setattr(Submission, name, original)
-
-
 def grade_unit(course_root: str, exercise_id: str, stage_root: str,
                seed: int) -> dict[str, Any]:
     """Grade one unit in this (child) process; returns the result as plain data."""
@@ -228,12 +202,9 @@ def grade_unit(course_root: str, exercise_id: str, stage_root: str,
         course = _COURSES[course_root] = Course.load(Path(course_root))
     ex = course.get(exercise_id)
     start = time.monotonic()
-    with _call_clock() as spent:
-        result = grade_exercise(course, ex, Path(stage_root), seed)
-    wall = time.monotonic() - start
-    reported = getattr(result, "submission_seconds", None)  # once the engine reports it itself
-    return {"result": result.to_dict(), "wall": wall,
-            "submission_seconds": reported if reported is not None else spent[0]}
+    result = grade_exercise(course, ex, Path(stage_root), seed)
+    return {"result": result.to_dict(), "wall": time.monotonic() - start,
+            "submission_seconds": result.submission_seconds}
 
 
 # -- the parent --------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def _blob(blobs: list[bytes], data: bytes) -> int:
     return len(blobs) - 1
 
 
-def _encode(value: object, blobs: list[bytes], depth: int, counter: list[int], where: str) -> Any:
+def _encode(value: Any, blobs: list[bytes], depth: int, counter: list[int], where: str) -> Any:
     counter[0] += 1
     if counter[0] > MAX_ITEMS:
         raise NotPlainData(f"{where}: more than {MAX_ITEMS} items")
@@ -84,36 +84,42 @@ def _encode(value: object, blobs: list[bytes], depth: int, counter: list[int], w
         raise NotPlainData(f"{where}: nested deeper than {MAX_DEPTH} levels")
     cls = type(value)
     if cls in _SCALARS:
-        if cls is float and not math.isfinite(value):  # type: ignore[arg-type]
+        if cls is float and not math.isfinite(value):
             return {"$": "float", "v": repr(value)}
         return value
     if cls is list:
         return [_encode(v, blobs, depth + 1, counter, f"{where}[{i}]")
-                for i, v in enumerate(value)]  # type: ignore[attr-defined]
+                for i, v in enumerate(value)]
     if cls is tuple:
         return {"$": "tuple", "items": [_encode(v, blobs, depth + 1, counter, f"{where}[{i}]")
-                                        for i, v in enumerate(value)]}  # type: ignore[arg-type]
+                                        for i, v in enumerate(value)]}
     if cls in (set, frozenset):
         return {"$": cls.__name__,
                 "items": [_encode(v, blobs, depth + 1, counter, f"{where} item")
-                          for v in value]}  # type: ignore[attr-defined]
+                          for v in value]}
     if cls is dict:
         return {"$": "dict", "items": [
             [_encode(k, blobs, depth + 1, counter, f"{where} key"),
-             _encode(v, blobs, depth + 1, counter, f"{where}[{k!r}]")]
-            for k, v in value.items()]}  # type: ignore[attr-defined]
+             _encode(v, blobs, depth + 1, counter, f"{where}[{_short(k)}]")]
+            for k, v in value.items()]}
     if cls in (bytes, bytearray):
-        return {"$": "bytes", "blob": _blob(blobs, bytes(value))}  # type: ignore[arg-type]
+        return {"$": "bytes", "blob": _blob(blobs, bytes(value))}
     if cls is dt.datetime:
-        return {"$": "datetime", "iso": value.isoformat()}  # type: ignore[attr-defined]
+        return {"$": "datetime", "iso": value.isoformat()}
     if cls is dt.date:
-        return {"$": "date", "iso": value.isoformat()}  # type: ignore[attr-defined]
+        return {"$": "date", "iso": value.isoformat()}
     module = cls.__module__.split(".")[0]
     if module == "numpy":
         return _encode_numpy(value, blobs, where)
     if module == "pandas":
         return _encode_pandas(value, blobs, where)
     raise NotPlainData(f"{where} is a {type_name(value)}, which is not plain data")
+
+
+def _short(key: object) -> str:
+    """A dict key as a feedback message shows it: its repr, cut short."""
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _encode_numpy(value: Any, blobs: list[bytes], where: str) -> Any:
@@ -129,7 +135,7 @@ def _encode_numpy(value: Any, blobs: list[bytes], where: str) -> Any:
         return {"$": "ndarray", "blob": _blob(blobs, buf.getvalue())}
     if isinstance(value, np.generic) and cls.__module__ == "numpy":
         item = value.item()
-        if type(item) in _SCALARS:
+        if type(item) in (*_SCALARS, bytes, dt.date, dt.datetime):
             return _encode(item, blobs, 0, [0], where)
     raise NotPlainData(f"{where} is a {type_name(value)}, which is not plain data")
 
@@ -233,7 +239,7 @@ def _decode(tree: Any, blobs: list[bytes], used: set[int], depth: int) -> Any:
             import pandas as pd
 
             return pd.Timestamp(iso)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise ProtocolError(f"bad date: {exc}") from exc
     if tag in ("nat", "na"):
         import pandas as pd
@@ -242,10 +248,14 @@ def _decode(tree: Any, blobs: list[bytes], used: set[int], depth: int) -> Any:
     if tag == "ndarray":
         import numpy as np
 
+        data = _take(blobs, used, tree.get("blob"))
         try:
-            return np.load(io.BytesIO(_take(blobs, used, tree.get("blob"))), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ProtocolError(f"bad array: {exc}") from exc
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except Exception as exc:  # untrusted bytes: numpy may raise anything here
+            raise ProtocolError(f"bad array: {type(exc).__name__}: {exc}"[:300]) from exc
+        if type(array) is not np.ndarray or array.dtype.hasobject:
+            raise ProtocolError("bad array: not a plain numpy array")
+        return array
     if tag == "dataframe":
         return _frame_from_arrow(_take(blobs, used, tree.get("blob")))
     if tag == "series":
@@ -266,11 +276,25 @@ def _frame_from_arrow(data: bytes) -> Any:
 
     try:
         reader = pa.ipc.open_stream(data)
-        if any(isinstance(f.type, pa.ExtensionType) for f in reader.schema):
+        if any(_has_extension(f.type) for f in reader.schema):
             raise ProtocolError("Arrow extension types are not accepted")
         return reader.read_all().to_pandas()
-    except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
-        raise ProtocolError(f"bad table: {exc}") from exc
+    except ProtocolError:
+        raise
+    except Exception as exc:  # untrusted bytes: pyarrow and pandas may raise anything here
+        raise ProtocolError(f"bad table: {type(exc).__name__}: {exc}"[:300]) from exc
+
+
+def _has_extension(arrow_type: Any, depth: int = 0) -> bool:
+    """Whether an Arrow type is, or nests, an extension type (canonical ones included)."""
+    import pyarrow as pa
+
+    if depth > MAX_DEPTH or isinstance(arrow_type, pa.BaseExtensionType):
+        return True
+    children = [arrow_type.field(i).type for i in range(arrow_type.num_fields)]
+    if isinstance(arrow_type, pa.DictionaryType):
+        children += [arrow_type.index_type, arrow_type.value_type]
+    return any(_has_extension(child, depth + 1) for child in children)
 
 
 def dumps_message(header: dict[str, Any], blobs: list[bytes]) -> bytes:

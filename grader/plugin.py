@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import time
@@ -34,6 +35,18 @@ class GradingPlugin:
         self._submission: Submission | None = None
         self._support: ModuleType | None = None
         self._started: dict[str, float] = {}
+        self._course_hash = ""
+
+    def course_hash(self) -> str:
+        """A digest of every course-side file this exercise's tests read."""
+        digest = hashlib.sha256()
+        ex_dir = self.course.exercise_dir(self.ex)
+        folders = [*self.course.test_dirs(self.ex), ex_dir / "data"]
+        for folder in folders:
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if path.is_file() and "__pycache__" not in path.parts:
+                    digest.update(str(path).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
 
     # -- fixtures for test authors -------------------------------------------------------------
 
@@ -51,10 +64,14 @@ class GradingPlugin:
         self._submission = Submission(spec, self.ex.id)
         yield self._submission
         self._submission.close()
+        self.result.submission_seconds = self._submission.seconds
 
     @pytest.fixture(scope="session")
     def support(self) -> ModuleType:
         """The exercise's trusted helper module, ``exercises/<rel>/tests/support.py``."""
+        return self._load_support()
+
+    def _load_support(self) -> ModuleType:
         if self._support is None:
             path = self.course.exercise_dir(self.ex) / "tests" / "support.py"
             name = f"_grader_support_{self.ex.id.replace('-', '_')}"
@@ -83,6 +100,22 @@ class GradingPlugin:
         return self.course.exercise_dir(self.ex)
 
     # -- hooks -------------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Before any worker runs: trusted helpers load now, and the course's files are hashed
+        # so that a submission which rewrites them (possible in the plain tier) is caught.
+        self._course_hash = self.course_hash()
+        if (self.course.exercise_dir(self.ex) / "tests" / "support.py").is_file():
+            self._load_support()
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._course_hash and self.course_hash() != self._course_hash:
+            for test in self.result.tests:
+                test.status, test.score = "error", 0.0
+                test.message = ("the course's test files changed while this exercise was "
+                                "graded, so this grade cannot be trusted; grade again from a "
+                                "clean copy of the course")
+            self.result.message = "course files were modified during grading"
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

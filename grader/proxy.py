@@ -2,12 +2,17 @@
 
 ``Submission`` is what tests see as the ``submission`` fixture: ``submission.clean(raw)`` runs
 ``clean`` in a worker process and returns plain data. Expected values never leave this process.
+Everything the worker sends is untrusted: it is size-capped, must answer the request just made
+(a line sent out of turn is garbage), and decodes only into plain data.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -17,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from grader import sandbox
 from grader.outcomes import (
@@ -34,7 +39,13 @@ from grader.plaindata import NotPlainData, ProtocolError, decode, describe, dump
 
 MAX_HEADER = 16 * 1024 * 1024
 MAX_PAYLOAD = 512 * 1024 * 1024
-LOG_CAP = 16 * 1024
+LOG_CAP = 4 * 1024
+DRAIN_CAP = 8 * 1024 * 1024  # a worker's child may print forever: never read more at once
+HARNESS = "_course_harness"
+_PRIVATE = re.compile(r"/grader-worker-[^/\s'\"]+/(submission|home)")
+_PATH_EDGE = frozenset(" \t\r\n'\"()[]{}<>=:,;")
+OUT_OF_TURN = ("the submission's process wrote to the grader's private channel out of turn "
+               "during {what}; it was stopped")
 
 
 @dataclass
@@ -45,15 +56,30 @@ class CapturedOutput:
     dropped: int = 0
 
     def add(self, data: bytes) -> None:
-        room = LOG_CAP - len(self.kept)
-        self.kept += data[:max(room, 0)]
-        self.dropped += max(len(data) - max(room, 0), 0)
+        room = max(LOG_CAP - len(self.kept), 0)
+        self.kept += data[:room]
+        self.dropped += max(len(data) - room, 0)
 
     def text(self) -> str:
-        out = self.kept.decode("utf-8", "replace")
+        """The kept output, with the worker's private folders named as the learner knows them."""
+        out = _hide_private(self.kept.decode("utf-8", "replace"))
         if self.dropped:
             out += f"\n[... {self.dropped} more bytes of output not shown]"
         return out
+
+
+def _hide_private(text: str) -> str:
+    """Replace ``/tmp/grader-worker-xyz/submission`` by ``.`` and its ``home`` by ``~``."""
+    if "grader-worker-" not in text:
+        return text
+    parts, done = [], 0
+    for match in _PRIVATE.finditer(text):
+        start = match.start()
+        while start > done and text[start - 1] not in _PATH_EDGE:  # back to the path's start
+            start -= 1
+        parts += [text[done:start], "~" if match.group(1) == "home" else "."]
+        done = match.end()
+    return "".join(parts) + text[done:]
 
 
 @dataclass(frozen=True)
@@ -65,11 +91,8 @@ class WorkerSpec:
     modules: tuple[str, ...]
     call_seconds: float
     exercise_seconds: float
-    limits: sandbox.Limits = sandbox.Limits()
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     harness: Path | None = None  # course-owned helper run beside the learner's code
-
-
-HARNESS = "_course_harness"
 
 
 class _Worker:
@@ -78,10 +101,11 @@ class _Worker:
     def __init__(self, spec: WorkerSpec, output: Callable[[], CapturedOutput]) -> None:
         self.spec = spec
         self._output = output
-        self._tmp = tempfile.TemporaryDirectory(prefix="grader-worker-")
-        root = Path(self._tmp.name)
-        self.dir = root / "submission"
-        home = root / "home"
+        self._tmp = tempfile.TemporaryDirectory(prefix="grader-worker-",
+                                                ignore_cleanup_errors=True)
+        self.root = Path(self._tmp.name)
+        self.dir = self.root / "submission"
+        home = self.root / "home"
         home.mkdir()
         self.copy_report = sandbox.copy_submission(spec.source, spec.files, self.dir)
         modules = list(spec.modules)
@@ -89,72 +113,128 @@ class _Worker:
             shutil.copyfile(spec.harness, self.dir / f"{HARNESS}.py")
             modules.append(HARNESS)
         config = json.dumps({"dir": str(self.dir), "modules": modules})
-        self.proc = subprocess.Popen(
-            sandbox.worker_command(config, root / "pycache"),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=self.dir, env=sandbox.scrubbed_env(home), start_new_session=True,
-            preexec_fn=sandbox.limiter(spec.limits), close_fds=True,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                sandbox.worker_command(config),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=self.dir, env=sandbox.scrubbed_env(home), start_new_session=True,
+                preexec_fn=sandbox.limiter(spec.limits), close_fds=True,
+            )
+        except BaseException:
+            self._tmp.cleanup()
+            raise
         assert self.proc.stdout and self.proc.stderr and self.proc.stdin
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        os.set_blocking(self.proc.stderr.fileno(), False)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            os.set_blocking(stream.fileno(), False)
         self._buf = bytearray()
         self._next_id = 1
+        self._killed = False
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        """Whether the process still runs (it is not reaped here, so its pid stays ours)."""
+        return not self._killed and self._exit_status() is None
+
+    def _exit_status(self) -> tuple[bool, int] | None:
+        """(killed by a signal?, exit code or signal number) once ended; None while it runs.
+
+        Where ``waitid`` exists the worker is not reaped, so its pid cannot be reused before
+        :meth:`kill` sweeps its process group and session.
+        """
+        if self.proc.returncode is None and hasattr(os, "waitid"):
+            try:
+                info = os.waitid(os.P_PID, self.proc.pid,
+                                 os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                info = None
+            else:
+                if info is None:
+                    return None
+                return info.si_code != os.CLD_EXITED, info.si_status
+        code = self.proc.poll()
+        return None if code is None else (code < 0, abs(code))
 
     def kill(self) -> None:
-        """Kill the worker's whole process group and remove its files."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc.wait()
+        """Kill the worker's process tree, reap it, close the pipes and remove its files."""
+        if self._killed:
+            return
+        self._killed = True
+        sandbox.kill_tree(self.proc.pid, str(self.root))
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         self._tmp.cleanup()
 
-    def request(self, header: dict[str, Any], blobs: list[bytes], deadline: float,
-                what: str) -> tuple[dict[str, Any], list[bytes]]:
+    def request(self, header: dict[str, Any], blobs: list[bytes], seconds: float, what: str,
+                timeout_message: str) -> tuple[dict[str, Any], list[bytes]]:
         """Send one request (or none, for the greeting) and wait for its answer."""
         msg_id = 0
+        data = b""
         if header:
+            if self._buf or self._unasked_data():
+                self.kill()
+                raise SubmissionCrashed(OUT_OF_TURN.format(what=what))
             msg_id = self._next_id
             self._next_id += 1
-            assert self.proc.stdin
-            try:
-                self.proc.stdin.write(dumps_message(dict(header, id=msg_id), blobs))
-                self.proc.stdin.flush()
-            except (BrokenPipeError, OSError):
-                self._died(what)
-        reply, reply_blobs = self._read_reply(deadline, what)
-        if reply.get("id") != msg_id:
+            data = dumps_message(dict(header, id=msg_id), blobs)
+        reply, reply_blobs = self._exchange(data, time.monotonic() + seconds, what,
+                                            timeout_message)
+        if type(reply.get("id")) is not int or reply["id"] != msg_id or self._buf:
             self.kill()
-            raise SubmissionCrashed(f"the worker answered out of turn during {what}")
+            raise SubmissionCrashed(OUT_OF_TURN.format(what=what))
+        if type(reply.get("ok")) is not bool:
+            self.kill()
+            raise SubmissionCrashed(f"the submission's process sent a malformed answer during "
+                                    f"{what}")
         return reply, reply_blobs
 
-    def _read_reply(self, deadline: float, what: str) -> tuple[dict[str, Any], list[bytes]]:
-        assert self.proc.stdout and self.proc.stderr
+    def _unasked_data(self) -> bool:
+        """Whether the worker sent protocol bytes while nobody was waiting for an answer."""
+        assert self.proc.stdout
+        try:
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+        except BlockingIOError:
+            return False
+        self._buf += chunk
+        return bool(chunk)
+
+    def _exchange(self, data: bytes, deadline: float, what: str,
+                  timeout_message: str) -> tuple[dict[str, Any], list[bytes]]:
+        """Write ``data`` and read the answer, both bounded by ``deadline``; collect output."""
+        assert self.proc.stdout and self.proc.stderr and self.proc.stdin
         out_fd, err_fd = self.proc.stdout.fileno(), self.proc.stderr.fileno()
+        in_fd = self.proc.stdin.fileno()
+        pending = memoryview(data)
         with selectors.DefaultSelector() as sel:
             sel.register(out_fd, selectors.EVENT_READ)
             sel.register(err_fd, selectors.EVENT_READ)
+            if pending:
+                sel.register(in_fd, selectors.EVENT_WRITE)
             while True:
-                parsed = self._parse()
-                if parsed is not None:
-                    self._drain(err_fd)
-                    return parsed
+                if not pending:
+                    parsed = self._parse(what)
+                    if parsed is not None:
+                        self._drain(err_fd)
+                        return parsed
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.kill()
-                    raise CallTimeout(f"timeout: {what} was stopped after "
-                                      f"{self.spec.call_seconds:g} s")
-                for key, _ in sel.select(timeout=min(remaining, 1.0)):
+                    raise CallTimeout(timeout_message)
+                events = sel.select(timeout=min(remaining, 0.2))
+                for key, _ in events:
+                    if key.fd == in_fd:
+                        try:
+                            sent = os.write(in_fd, pending[:1 << 16])
+                        except BlockingIOError:
+                            continue
+                        except OSError:  # the worker is gone (EPIPE)
+                            self._died(what)
+                        pending = pending[sent:]
+                        if not pending:
+                            sel.unregister(in_fd)
+                        continue
                     chunk = self._read(key.fd)
                     if chunk is None:
                         continue
@@ -169,7 +249,15 @@ class _Worker:
                             self.kill()
                             raise SubmissionCrashed(f"{what} sent back more data than allowed")
                     else:
+                        if not pending and (parsed := self._parse(what)) is not None:
+                            return parsed
                         self._died(what)
+                if self._exit_status() is not None:
+                    # Ended, but a child it left may hold the pipes open: no EOF would come.
+                    self._read_all(out_fd)
+                    if not pending and (parsed := self._parse(what)) is not None:
+                        return parsed
+                    self._died(what)
 
     @staticmethod
     def _read(fd: int) -> bytes | None:
@@ -178,34 +266,45 @@ class _Worker:
         except BlockingIOError:
             return None
 
+    def _read_all(self, fd: int) -> None:
+        while (chunk := self._read(fd)) and len(self._buf) <= MAX_HEADER + MAX_PAYLOAD:
+            self._buf += chunk
+
     def _drain(self, fd: int) -> None:
-        while True:
+        """Collect output already written, up to a cap (a child could print without end)."""
+        taken = 0
+        while taken < DRAIN_CAP:
             try:
                 chunk = os.read(fd, 1 << 20)
-            except (BlockingIOError, OSError):
+            except OSError:
                 return
             if not chunk:
                 return
+            taken += len(chunk)
             self._output().add(chunk)
 
-    def _parse(self) -> tuple[dict[str, Any], list[bytes]] | None:
+    def _parse(self, what: str) -> tuple[dict[str, Any], list[bytes]] | None:
         end = self._buf.find(b"\n", 0, MAX_HEADER)
         if end < 0:
             if len(self._buf) > MAX_HEADER:
                 self.kill()
-                raise SubmissionCrashed("the worker sent a malformed answer")
+                raise SubmissionCrashed(f"the submission's process sent a malformed answer "
+                                        f"during {what}")
             return None
         try:
             header = json.loads(self._buf[:end])
-            sizes = header.get("blobs", []) if type(header) is dict else None
+            if type(header) is not dict:
+                raise ValueError("not an object")
+            sizes = header.get("blobs", [])
             if type(sizes) is not list or any(type(n) is not int or n < 0 for n in sizes):
                 raise ValueError("bad blob sizes")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
             self.kill()
-            raise SubmissionCrashed("the worker sent a malformed answer") from None
+            raise SubmissionCrashed(f"the submission's process sent a malformed answer during "
+                                    f"{what}") from None
         if sum(sizes) > MAX_PAYLOAD:
             self.kill()
-            raise SubmissionCrashed("the worker's answer was larger than allowed")
+            raise SubmissionCrashed(f"the answer to {what} was larger than allowed")
         total = end + 1 + sum(sizes)
         if len(self._buf) < total:
             return None
@@ -216,22 +315,41 @@ class _Worker:
         del self._buf[:total]
         return header, blobs
 
-    def _died(self, what: str) -> None:
+    def _died(self, what: str) -> NoReturn:
+        """The worker's channel closed: say how it ended, clean up, raise SubmissionCrashed."""
         assert self.proc.stderr
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
+        stop = time.monotonic() + 2
+        status = self._exit_status()
+        while status is None and time.monotonic() < stop:
+            time.sleep(0.02)
+            status = self._exit_status()
         self._drain(self.proc.stderr.fileno())
-        code = self.proc.returncode
         self.kill()
-        if code is not None and code < 0:
-            reason = f"was killed by signal {signal.Signals(-code).name}"
-            if -code in (signal.SIGKILL, signal.SIGXCPU):
-                reason += " (out of CPU time or memory?)"
-        else:
-            reason = f"exited with code {code}"
-        raise SubmissionCrashed(f"the submission's process {reason} during {what}")
+        raise SubmissionCrashed(f"the submission's process {_ending(status, what)}")
+
+
+def _ending(status: tuple[bool, int] | None, what: str) -> str:
+    """How a worker ended, in words a learner can act on."""
+    if status is None:
+        return f"stopped answering during {what} (it closed the grader's channel)"
+    by_signal, number = status
+    if not by_signal and number == 0:
+        return f"ended with exit code 0 during {what}: something called os._exit()"
+    if not by_signal:
+        return (f"ended with exit code {number} during {what}: something called os._exit() or "
+                "broke Python itself (its output may say how)")
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number == signal.SIGSEGV:
+        return (f"crashed with a segmentation fault (SIGSEGV) during {what}: native code (ctypes "
+                "or a C extension) read memory it does not own")
+    if number == signal.SIGABRT:
+        return f"aborted (SIGABRT) during {what}"
+    if number in (signal.SIGKILL, signal.SIGXCPU):
+        return f"was killed by {name} during {what}: out of CPU time or memory?"
+    return f"was killed by {name} during {what}"
 
 
 class ModuleProxy:
@@ -276,17 +394,12 @@ class Submission:
     def read_file(self, rel: str, max_bytes: int = 64 * 1024 * 1024) -> bytes:
         """Bytes of a file the submission wrote in its working folder (no links, size-capped)."""
         worker = self._worker
-        if worker is None:
+        if worker is None or worker._killed:
             raise FileNotFoundError(f"{rel}: the submission has not run yet")
-        base = worker.dir.resolve()
-        path = (base / rel).resolve()
-        if base not in path.parents or path.is_symlink() or not path.is_file():
-            raise FileNotFoundError(f"{rel} was not written by the submission")
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise SubmissionCrashed(f"{rel} is larger than {max_bytes // (1024 * 1024)} MB")
-        return data
+        try:
+            return sandbox.read_output(worker.dir, rel, max_bytes)
+        except ValueError as exc:
+            raise SubmissionCrashed(str(exc)) from None
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -305,12 +418,14 @@ class Submission:
 
     def has(self, name: str, module: str | None = None) -> bool:
         """Whether the learner's module defines a callable of this name."""
-        reply, _ = self._request({"op": "has", "module": module or self.primary, "name": name,
-                                  "args": None}, [], f"looking up {name}")
+        mod = self._known_module(module or self.primary)
+        reply, _ = self._request({"op": "has", "module": mod, "name": name, "args": None}, [],
+                                 f"looking up {name}")
         return bool(reply.get("value") is True)
 
     def call(self, module: str, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         """Run one function in the worker and return its decoded plain-data result."""
+        self._known_module(module)
         shown = ", ".join([describe(a) for a in args] +
                           [f"{k}={describe(v)}" for k, v in kwargs.items()])
         what = f"{name}({shown})"
@@ -329,9 +444,17 @@ class Submission:
                                         f"{exc}") from None
         raise self._problem(reply.get("error"), what, name, module)
 
+    def _known_module(self, module: str) -> str:
+        known = set(self._spec.modules) | ({HARNESS} if self._spec.harness else set())
+        if module not in known:  # a test bug: name it for the course author
+            raise LookupError(f"the test asked for module {module!r}, which is not among this "
+                              f"exercise's modules ({', '.join(sorted(known)) or 'none'})")
+        return module
+
     def _problem(self, error: Any, what: str, name: str, module: str) -> SubmissionProblem:
         if type(error) is not dict:
-            return SubmissionCrashed(f"{what}: the worker sent a malformed answer")
+            return SubmissionCrashed(f"the submission's process sent a malformed answer during "
+                                     f"{what}")
         kind = error.get("kind")
         message = str(error.get("message", ""))[:4000]
         trace = str(error.get("trace", ""))[:4000]
@@ -344,44 +467,67 @@ class Submission:
             return NotPlainReturn(f"{what}: {message}")
         if kind == "exception":
             return SubmissionRaised(f"{what} raised {message}", trace=trace,
-                                    exc_type=str(error.get("exc_type", "")),
-                                    exc_message=str(error.get("exc_message", "")))
+                                    exc_type=str(error.get("exc_type", ""))[:200],
+                                    exc_message=str(error.get("exc_message", ""))[:4000])
         return SubmissionCrashed(f"{what}: {message}")
 
     def _request(self, header: dict[str, Any], blobs: list[bytes],
                  what: str) -> tuple[dict[str, Any], list[bytes]]:
         if self._import_error is not None:
-            raise self._import_error
-        remaining = self._spec.exercise_seconds - self._used
-        if remaining <= 0:
-            raise CallTimeout(f"timeout: the exercise's time budget of "
-                              f"{self._spec.exercise_seconds:g} s is used up; {what} was not run")
+            # A fresh copy: re-raising one object would grow its traceback with every test.
+            raise copy.copy(self._import_error).with_traceback(None) from None
+        budget = self._spec.exercise_seconds
+        if self._used >= budget:
+            raise CallTimeout(f"timeout: the exercise's time budget of {budget:g} s is used up; "
+                              f"{what} was not run")
         start = time.monotonic()
         try:
-            worker = self._ensure_worker(start + remaining)
-            deadline = time.monotonic() + min(self._spec.call_seconds, remaining)
-            return worker.request(header, blobs, deadline, what)
+            worker = self._ensure_worker(budget - self._used)
+            left = budget - self._used - (time.monotonic() - start)
+            if left <= 0:
+                raise CallTimeout(f"timeout: the exercise's time budget of {budget:g} s was "
+                                  f"used up while starting the submission; {what} was not run")
+            seconds = min(self._spec.call_seconds, left)
+            if seconds < self._spec.call_seconds:
+                message = (f"timeout: {what} was stopped when the exercise's time budget of "
+                           f"{budget:g} s ran out")
+            else:
+                message = f"timeout: {what} was stopped after {seconds:g} s"
+            return worker.request(header, blobs, seconds, what, message)
         except (CallTimeout, SubmissionCrashed):
+            if self._worker is not None:
+                self._worker.kill()
             self._worker = None
             raise
         finally:
             self._used += time.monotonic() - start
 
-    def _ensure_worker(self, deadline: float) -> _Worker:
-        if self._worker is not None and self._worker.alive():
-            return self._worker
+    def _ensure_worker(self, left: float) -> _Worker:
+        if self._worker is not None:
+            if self._worker.alive():
+                return self._worker
+            self._worker.kill()  # it ended between calls: sweep what it left, free its files
+            self._worker = None
         worker = _Worker(self._spec, lambda: self.output)
-        # Importing heavy libraries is not the learner's call budget: give start-up its own.
-        startup = max(deadline, time.monotonic() + self._spec.call_seconds)
+        names = ", ".join(f"{m}.py" for m in self._spec.modules) or "the exercise's harness"
+        # Importing heavy libraries is not one call: start-up may use the rest of the budget.
+        seconds = max(left, self._spec.call_seconds)
         try:
-            reply, _ = worker.request({}, [], startup, "importing the submission")
+            reply, _ = worker.request(
+                {}, [], seconds, "importing the submission",
+                f"timeout: importing {names} took longer than {seconds:.0f} s. Move slow work "
+                "(loading data, training, loops) from the top of the module into functions")
+        except CallTimeout as exc:
+            self._import_error = exc
+            raise
         except SubmissionCrashed as exc:
             self._import_error = ImportFailed(
-                f"the submission could not start: {exc.message}. Check for code at the top of "
+                f"{names} could not be imported: {exc.message}. Check for code at the top of "
                 "your module that exits or crashes; keep work inside functions")
             raise self._import_error from None
         if reply.get("ok") is not True:
-            error = reply.get("error") if type(reply.get("error")) is dict else {}
+            raw = reply.get("error")
+            error: dict[str, Any] = raw if type(raw) is dict else {}
             message = str(error.get("message", "import failed"))[:4000]
             self._import_error = ImportFailed(_import_message(error, message, worker.copy_report),
                                               trace=str(error.get("trace", ""))[:4000])
@@ -389,6 +535,11 @@ class Submission:
             raise self._import_error
         self._worker = worker
         return worker
+
+    @property
+    def seconds(self) -> float:
+        """Time spent in requests to the worker: start, import and calls."""
+        return self._used
 
     def close(self) -> None:
         """Stop the worker, if one runs."""
@@ -401,6 +552,6 @@ def _import_message(error: dict[str, Any], message: str, report: sandbox.CopyRep
     if error.get("kind") == "missing_file":
         extra = "".join(f"; {name} was not accepted ({why})" for name, why in report.rejected)
         return f"{message}{extra}. Put your work in the file the README names"
-    module = error.get("module", "your module")
+    module = str(error.get("module", "your module"))[:100]
     return (f"{module}.py could not be imported: {message}. Fix this first: no test can run "
             "until the module imports")

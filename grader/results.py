@@ -39,6 +39,7 @@ class ExerciseResult:
     duration: float = 0.0
     skipped: list[str] = field(default_factory=list)
     unavailable: bool = False  # a runtime it needs is missing: skipped, not counted
+    submission_seconds: float = 0.0  # time inside the submission's worker (not in the JSON)
 
     @property
     def graded(self) -> list[TestResult]:
