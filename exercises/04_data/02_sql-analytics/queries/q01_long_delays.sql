@@ -1,0 +1,6 @@
+-- Task 1 (long-delays): flights that left at least two hours late (dep_delay >= 120).
+-- Columns: flight_date (DATE), carrier, airline (airlines.name), flight, origin, dest,
+--          dest_name (airports.name of dest; NULL when dest is not in airports), dep_delay
+-- Order:   dep_delay, largest first.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

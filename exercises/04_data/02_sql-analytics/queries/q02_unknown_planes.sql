@@ -1,0 +1,6 @@
+-- Task 2 (unknown-planes): tail numbers that appear in flights (not NULL) but have no
+-- row in planes, with how many flights each made.
+-- Columns: tailnum, n_flights
+-- Order:   any.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

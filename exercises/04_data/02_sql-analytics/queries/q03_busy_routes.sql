@@ -1,0 +1,6 @@
+-- Task 3 (busy-routes): routes (origin, dest) with at least 20 flights.
+-- Columns: origin, dest, n_flights (every flight, cancelled ones included),
+--          avg_arr_delay (average over flights that have an arrival delay; do not round)
+-- Order:   any.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

@@ -1,0 +1,10 @@
+-- Task 4 (clean-reports): one clean, typed row for every row of delay_reports.
+-- Columns: report_id, received_at, flight (all three as they are),
+--          carrier (carrier_code trimmed and upper-case),
+--          report_date (DATE; the raw text is YYYY-MM-DD or MM/DD/YYYY),
+--          delay_minutes (INTEGER; NULL unless the trimmed text is a whole number),
+--          cause (trim, lower-case, '-' and ' ' become '_'; 'national_aviation_system'
+--                 becomes 'nas'; empty text becomes NULL)
+-- Order:   any.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

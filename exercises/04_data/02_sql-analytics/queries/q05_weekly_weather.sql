@@ -1,0 +1,5 @@
+-- Task 5 (weekly-weather): weather per origin and week; weeks start on Monday.
+-- Columns: origin, week_start (DATE, the Monday), n_readings, avg_temp, total_precip
+-- Order:   origin, then week_start.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

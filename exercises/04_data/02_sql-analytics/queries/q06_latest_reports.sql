@@ -1,0 +1,6 @@
+-- Task 6 (latest-reports): delay_reports holds re-sent versions of the same report.
+-- Keep only the latest version (largest received_at) of each report_id.
+-- Columns: the columns of delay_reports, unchanged
+-- Order:   any.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

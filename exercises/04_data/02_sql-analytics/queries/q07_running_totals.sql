@@ -1,0 +1,6 @@
+-- Task 7 (running-totals): departures per origin and day, and a running total.
+-- Columns: origin, flight_date (DATE), n_flights,
+--          running_flights (this origin's flights on this day and all earlier days)
+-- Order:   origin, then flight_date.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

@@ -1,0 +1,7 @@
+-- Task 8 (carrier-rank): rank the carriers at each origin by number of departures.
+-- Columns: origin, carrier, n_flights,
+--          carrier_rank (1 = busiest at that origin; ties share a rank and the next rank is
+--                        skipped, as RANK() does)
+-- Order:   any.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

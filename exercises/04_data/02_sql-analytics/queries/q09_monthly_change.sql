@@ -1,0 +1,7 @@
+-- Task 9 (monthly-change): flights per carrier and month, and the change since the
+-- carrier's previous month with flights.
+-- Columns: carrier, month_start (DATE, the first day of the month), n_flights,
+--          prev_n_flights (NULL for the carrier's first month), change (n_flights - prev_n_flights)
+-- Order:   carrier, then month_start.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

@@ -1,0 +1,7 @@
+-- Task 10 (top-destinations): the three busiest destinations of each origin; keep ties
+-- (every destination whose RANK() within its origin is 3 or better).
+-- Columns: origin, dest, n_flights, dest_rank,
+--          share (n_flights divided by all flights from that origin, between 0 and 1)
+-- Order:   origin, then dest_rank.
+--
+-- TODO: write your query here (one SELECT; WITH ... SELECT is fine).

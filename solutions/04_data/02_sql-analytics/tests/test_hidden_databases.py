@@ -1,0 +1,39 @@
+"""Hidden tests: each query on two databases generated from this run's seed.
+
+Same schema as the visible database, other content (other days and flights, shifted dates,
+jittered delays, airports and planes removed), so a query that hard-codes answers fails here.
+"""
+
+import pytest
+
+CASES = [
+    pytest.param("q01_long_delays.sql", marks=pytest.mark.task("long-delays"), id="q01"),
+    pytest.param("q02_unknown_planes.sql", marks=pytest.mark.task("unknown-planes"), id="q02"),
+    pytest.param("q03_busy_routes.sql", marks=pytest.mark.task("busy-routes"), id="q03"),
+    pytest.param("q04_clean_reports.sql", marks=pytest.mark.task("clean-reports"), id="q04"),
+    pytest.param("q05_weekly_weather.sql", marks=pytest.mark.task("weekly-weather"), id="q05"),
+    pytest.param("q06_latest_reports.sql", marks=pytest.mark.task("latest-reports"), id="q06"),
+    pytest.param("q07_running_totals.sql", marks=pytest.mark.task("running-totals"), id="q07"),
+    pytest.param("q08_carrier_rank.sql", marks=pytest.mark.task("carrier-rank"), id="q08"),
+    pytest.param("q09_monthly_change.sql", marks=pytest.mark.task("monthly-change"), id="q09"),
+    pytest.param("q10_top_destinations.sql", marks=pytest.mark.task("top-destinations"),
+                 id="q10"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_databases(support):
+    yield
+    support.close_connections()
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("query_file", CASES)
+@pytest.mark.parametrize("k", [1, 2], ids=["hidden-db-1", "hidden-db-2"])
+def test_hidden_database(query_file, k, submission, support, grading_seed, exercise_dir,
+                         exercise):
+    query = support.BY_FILE[query_file]
+    key = support.hidden_key(grading_seed, k)
+    solution = support.reference_dir(exercise_dir, exercise.rel)
+    expected = support.reference_result(query, key, solution)
+    support.check_query(submission, query, key, expected)
