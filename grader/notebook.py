@@ -22,6 +22,12 @@ def course_root() -> Path:
     return Course.find().root
 
 
+def submission_dir(ex_id: str) -> Path:
+    """The folder holding the learner's files for an exercise (what ``check()`` grades)."""
+    course = Course.find()
+    return _submission_root(course) / course.get(ex_id).rel
+
+
 def _submission_root(course: Course) -> Path:
     override = os.environ.get(SUBMISSION_ENV)
     if override:

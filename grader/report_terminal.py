@@ -34,6 +34,8 @@ def next_step(run: RunResult, course: Course | None) -> str:
                 task = manifest.task(problem.task) if problem else manifest.tasks[0]
                 task = task or manifest.tasks[0]
                 files = ", ".join(f"exercises/{manifest.rel}/{f}" for f in manifest.files)
+                if len(manifest.files) > 2:
+                    files = f"the files in exercises/{manifest.rel}/ (see its README)"
                 where = (f" task '{task.id}' ({task.title}): edit {files}, then "
                          f"`make check EX={ex.id}`; stuck? `make hint EX={ex.id}`")
         if ex.status == "error" and not ex.tests:
