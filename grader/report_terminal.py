@@ -42,6 +42,8 @@ def next_step(run: RunResult, course: Course | None) -> str:
             return f"next: {ex.id} could not be graded: {ex.message}"
         verb = "start" if ex.status == "not_attempted" else "continue"
         return f"next: {verb} {ex.id} -{where or ' see its README'}"
+    if not any(ex.status == "passed" for ex in run.exercises):
+        return "next: nothing could be graded here; see the messages above"
     return "next: every exercise passes. Well done! Try the hidden-data variants with a new seed."
 
 

@@ -115,6 +115,8 @@ def _learner_trace(exc: BaseException, paths: _Paths) -> str:
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.startswith(paths.root + os.sep):
             name = os.path.relpath(frame.filename, paths.root)
+            if name == "_course_harness.py":  # course code, not the learner's
+                continue
             lines.append(f"  {name}, line {frame.lineno}, in {frame.name}")
             if frame.line:
                 lines.append(f"    {frame.line}")
@@ -226,6 +228,15 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.close(devnull)
     os.dup2(2, 1)
+    if config.get("confine"):
+        try:
+            from grader import confine
+
+            confine.apply(config["confine"], config["dir"])
+        except BaseException as exc:  # never run learner code less isolated than reported
+            _send(proto_out, dict(_error("isolation", f"{_type_name(exc)}: {_safe_text(exc)}"),
+                                  id=0), [])
+            return
     root = os.path.realpath(config["dir"])
     paths = _Paths(root)
     sys.path_hooks.insert(0, _source_only_hook(root))
