@@ -98,7 +98,7 @@ def test_notebook_exists_is_stripped_and_calls_check(ex_id: str) -> None:
 @pytest.mark.parametrize("ex_id", IDS)
 def test_reference_solution_scores_full_marks(ex_id: str) -> None:
     result = graded(ex_id, "solutions")
-    problems = [(t.name, t.status, t.message) for t in result.tests if t.status != "passed"]
+    problems = [(t.name, t.status, t.message) for t in result.graded if t.status != "passed"]
     assert not result.message, result.message
     assert not problems, problems
     assert result.score == result.max_score == exercise(ex_id).points, \
@@ -111,5 +111,5 @@ def test_starter_scores_zero_not_attempted(ex_id: str) -> None:
     assert result.tests, result.message
     assert result.score == 0
     assert result.status == "not_attempted"
-    assert all(t.status == "not_attempted" for t in result.tests), \
-        [(t.name, t.status) for t in result.tests if t.status != "not_attempted"]
+    assert all(t.status == "not_attempted" for t in result.graded), \
+        [(t.name, t.status) for t in result.graded if t.status != "not_attempted"]
