@@ -76,6 +76,10 @@ def batch(course: Course, args: argparse.Namespace) -> int:
     """grader batch SUBMISSIONS."""
     from grader.batch import BatchError, default_jobs, run
 
+    if args.require_isolation:
+        from grader.isolation import require
+
+        print(f"isolation {require(args.require_isolation).label}")
     try:
         summary = run(course, args.submissions, db=args.db,
                       jobs=args.jobs or default_jobs(), exercise_ids=_split(args.exercises),
@@ -206,4 +210,30 @@ def classroom(course: Course, args: argparse.Namespace) -> int:
     if not rows:
         return _fail("no grading results: run `make grade` first")
     report(rows)
+    return 0
+
+
+def manual(course: Course, args: argparse.Namespace) -> int:
+    """grader manual DB STUDENT EXERCISE ITEM POINTS."""
+    from grader.gradebook import Gradebook
+
+    ex = course.get(args.exercise)
+    items = {item.id: item for item in ex.manual}
+    if args.item not in items:
+        known = ", ".join(items) or "none"
+        return _fail(f"{ex.id} has no manual-review item {args.item!r} (items: {known})")
+    top = items[args.item].points
+    if not 0 <= args.points <= top:
+        return _fail(f"{args.item} is worth 0 to {top} points, not {args.points:g}")
+    path = _db(args.db)
+    if not path.is_file():
+        return _fail(f"no gradebook at {path}")
+    with Gradebook(path) as gb:
+        if gb.get(args.student, ex.id) is None:
+            return _fail(f"{args.student} has no grade for {ex.id} yet: run `grader batch` first")
+        gb.record_manual(args.student, ex.id, args.item, args.points, args.feedback)
+        grade = gb.get(args.student, ex.id)
+    assert grade is not None
+    print(f"recorded {args.points:g}/{top} for {args.student} / {ex.id} / {args.item}; "
+          f"{ex.id} is now {grade.score:g}/{grade.max_score:g}")
     return 0
