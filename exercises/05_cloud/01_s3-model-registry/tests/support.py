@@ -1,0 +1,684 @@
+"""Trusted helpers for s3-model-registry: the emulator, seeded registries and the grader's checks.
+
+Everything here runs in the grader's process. The learner's functions only ever receive a
+``conn`` dict (endpoint, region, dummy credentials) and plain values; what they did is judged
+from the emulator's state, read with the grader's own boto3 client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+import hashlib
+import hmac
+import importlib
+import json
+import os
+import random
+import re
+import secrets
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+PREFIX = "models"
+ARTIFACT_NAME = "model.bin"
+VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+ENCRYPTIONS = ("AES256", "aws:kms", "aws:kms:dsse")
+
+# -- the emulator ------------------------------------------------------------------------------
+
+# Runs in its own process: the learner's requests never reach the grader's memory, and a fresh
+# process is a fresh emulator. It exits when its stdin closes: when the grader stops it, or dies.
+LAUNCHER = """
+import os
+import sys
+from moto.server import ThreadedMotoServer
+
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+os._exit(0)
+"""
+
+
+class EmulatorError(RuntimeError):
+    """The emulator did not start."""
+
+
+class Emulator:
+    """A moto server on 127.0.0.1 in its own process, with this grading's dummy credentials.
+
+    Starting returns at once; the first use of the endpoint waits until the server listens, so
+    the learner's worker and the grader's own imports can start meanwhile.
+    """
+
+    def __init__(self, startup_seconds: float = 60.0) -> None:
+        self._home = tempfile.TemporaryDirectory(prefix="grader-moto-")
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        env = {"PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]),
+               "HOME": self._home.name, "LANG": "C.UTF-8", "NO_PROXY": "*"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", LAUNCHER], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._log, env=env, cwd=self._home.name,
+            start_new_session=True, close_fds=True)
+        self._startup_seconds = startup_seconds
+        self._port: int | None = None
+        # Dummy and fresh for every grading: nothing real ever reaches the learner's code.
+        self.access_key = "grader" + secrets.token_hex(6)
+        self.secret_key = secrets.token_hex(20)
+        self._session: Any = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._names = 0
+
+    @property
+    def endpoint_url(self) -> str:
+        """http://127.0.0.1:<port>, once the server listens."""
+        if self._port is None:
+            try:
+                self._port = self._read_port(self._startup_seconds)
+            except BaseException:
+                self.stop()
+                raise
+        return f"http://127.0.0.1:{self._port}"
+
+    def _read_port(self, seconds: float) -> int:
+        assert self.proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            if not sel.select(timeout=seconds):
+                raise EmulatorError(f"the moto emulator did not start in {seconds:g} s"
+                                    f"{self._log_tail()}")
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            raise EmulatorError(f"the moto emulator failed to start{self._log_tail()}")
+        return int(line)
+
+    def _log_tail(self) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            self._log.seek(0)
+            return ": " + self._log.read().decode("utf-8", "replace")[-1500:]
+        return ""
+
+    def alive(self) -> bool:
+        """Whether the emulator process still runs."""
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop the emulator: it keeps nothing worth a graceful shutdown, so kill its group."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: only the server
+            self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        with contextlib.suppress(OSError):
+            self._log.close()
+        self._home.cleanup()
+
+    def conn(self, region: str) -> dict[str, str]:
+        """What a learner's function gets: plain client arguments, dummy credentials."""
+        return {"endpoint_url": self.endpoint_url, "region_name": region,
+                "aws_access_key_id": self.access_key, "aws_secret_access_key": self.secret_key}
+
+    def client(self, service: str, region: str) -> Any:
+        """The grader's own client (cached)."""
+        key = (service, region)
+        if key not in self._clients:
+            import boto3
+            import botocore.session
+            from botocore.config import Config
+
+            if self._session is None:
+                # Blind to the grader's own AWS settings (AWS_PROFILE, ~/.aws, proxies): a
+                # stale profile on an instructor's machine must not break grading.
+                none = (None, None, None, None)
+                self._session = boto3.session.Session(botocore_session=botocore.session.Session(
+                    session_vars={"profile": none,
+                                  "config_file": (None, None, os.devnull, None),
+                                  "credentials_file": (None, None, os.devnull, None)}))
+            config = Config(signature_version="s3v4" if service == "s3" else None,
+                            retries={"max_attempts": 2}, proxies={})
+            self._clients[key] = self._session.client(service, config=config,
+                                                      **self.conn(region))
+        return self._clients[key]
+
+    def name(self, prefix: str) -> str:
+        """A name no other test of this grading uses (valid for buckets and SageMaker)."""
+        self._names += 1
+        return f"{prefix}-{self._names:03d}-{secrets.token_hex(3)}"
+
+    def grader_bucket(self, region: str, prefix: str = "grader") -> str:
+        """A bucket the grader makes itself: versioned, but no default encryption and no policy.
+
+        Without default encryption, an object is only encrypted if its upload asked for it.
+        """
+        s3 = self.client("s3", region)
+        bucket = self.name(prefix)
+        extra = {} if region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **extra)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        return bucket
+
+    def anonymous_get(self, path: str) -> int:
+        """HTTP status of a request without any credentials, as a stranger would send it."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(f"{self.endpoint_url}/{path}", timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+
+_shared: Emulator | None = None
+
+
+def shared_emulator(request: Any) -> Emulator:
+    """One emulator per grading run, shared by public and hidden tests, stopped at its end."""
+    global _shared
+    if _shared is None:
+        _shared = Emulator()
+        request.addfinalizer(_shared.stop)
+    return _shared
+
+
+def warm_up(submission: Any, function: str, modules: tuple[str, ...] = ("boto3",)) -> None:
+    """Start the learner's worker (it imports its libraries) while the emulator boots, and
+    import the grader's own libraries in a thread meanwhile: three start-ups at once."""
+    thread = threading.Thread(target=lambda: [importlib.import_module(m) for m in modules],
+                              daemon=True)
+    thread.start()
+    try:
+        submission.has(function)
+    finally:
+        thread.join()
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    """Status and body of a plain GET (no credentials, no proxy), as a browser would send it."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=10) as response:
+            return int(response.status), response.read(64 * 1024 * 1024)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), b""
+    except (urllib.error.URLError, ValueError, OSError) as exc:
+        return 0, str(exc).encode()
+
+
+# -- registry contents ---------------------------------------------------------------------------
+
+
+def artifact_key(name: str, version: str) -> str:
+    """Where the artifact of one version lives."""
+    return f"{PREFIX}/{name}/{version}/{ARTIFACT_NAME}"
+
+
+def semver(version: str) -> tuple[int, int, int]:
+    """(major, minor, patch) as integers."""
+    major, minor, patch = version.split(".")
+    return int(major), int(minor), int(patch)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One published version: what was uploaded and the metadata that goes with it."""
+
+    name: str
+    version: str
+    artifact: bytes
+    metrics: dict[str, float]
+    data_version: str
+
+    @property
+    def key(self) -> str:
+        return artifact_key(self.name, self.version)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.artifact).hexdigest()
+
+
+def make_entry(seed: int, name: str, version: str) -> Entry:
+    """A version with random bytes and plausible metrics, different for every seed."""
+    rng = random.Random(f"{seed}/{name}/{version}")
+    artifact = rng.randbytes(rng.randint(2_000, 40_000))
+    metrics = {"auc": round(rng.uniform(0.70, 0.95), 4),
+               "log_loss": round(rng.uniform(0.20, 0.60), 4)}
+    return Entry(name, version, artifact, metrics,
+                 f"customers-{rng.randint(2024, 2026)}-{rng.randint(1, 12):02d}")
+
+
+def versions_for(seed: int) -> list[str]:
+    """Six to eight versions in which text order and version order disagree (1.9 < 1.10)."""
+    rng = random.Random(f"versions/{seed}")
+    major = rng.randint(0, 2)
+    chosen = {f"{major}.9.{rng.randint(0, 3)}", f"{major}.10.{rng.randint(0, 3)}"}
+    while len(chosen) < rng.randint(6, 8):
+        chosen.add(f"{rng.randint(0, 2)}.{rng.randint(0, 12)}.{rng.randint(0, 12)}")
+    return sorted(chosen, key=semver)
+
+
+def put_entry(s3: Any, bucket: str, entry: Entry, *, sha256: str | None = None) -> None:
+    """Store a version exactly as the README's layout says (the grader's own upload)."""
+    s3.put_object(Bucket=bucket, Key=entry.key, Body=entry.artifact,
+                  ServerSideEncryption="AES256",
+                  Metadata={"sha256": sha256 or entry.sha256,
+                            "metrics": json.dumps(entry.metrics, sort_keys=True),
+                            "data-version": entry.data_version})
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A registry the grader filled itself: one model's versions plus distractors."""
+
+    bucket: str
+    name: str
+    entries: tuple[Entry, ...]  # ascending version order
+    corrupt: Entry  # stored with a sha256 that does not match its bytes
+
+    def best(self, metric: str, higher_is_better: bool) -> str:
+        """The version with the best value of ``metric``; later versions win ties."""
+        scored = [(e.metrics[metric] if higher_is_better else -e.metrics[metric], semver(e.version),
+                   e.version) for e in self.entries if metric in e.metrics]
+        return max(scored)[2]
+
+
+def seed_registry(aws: Emulator, region: str, seed: int, name: str, *,
+                  drop_metric: str | None = None) -> Seeded:
+    """Fill a fresh bucket: ``name``'s versions (uploaded shuffled), a model whose name starts
+    the same way, a stray file, and a version of another model whose checksum does not match."""
+    s3 = aws.client("s3", region)
+    bucket = aws.grader_bucket(region, "seeded")
+    rng = random.Random(f"seed_registry/{seed}/{name}")
+    versions = versions_for(seed)
+    entries = [make_entry(seed, name, v) for v in versions]
+    metrics = [e.metrics for e in entries]
+    if max(range(len(entries)), key=lambda i: metrics[i]["auc"]) == len(entries) - 1:
+        metrics[0], metrics[-1] = metrics[-1], metrics[0]  # the best is never simply the latest
+    if drop_metric:  # a version without the metric must be skipped, not scored as 0
+        gap = rng.randrange(len(entries) - 1)
+        metrics[gap] = {k: v for k, v in metrics[gap].items() if k != drop_metric}
+    entries = [dataclasses.replace(e, metrics=m) for e, m in zip(entries, metrics, strict=True)]
+    for entry in rng.sample(entries, len(entries)):
+        put_entry(s3, bucket, entry)
+    put_entry(s3, bucket, make_entry(seed, f"{name}-experimental", "9.0.0"))
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}/README.md", Body=b"notes",
+                  ServerSideEncryption="AES256")
+    corrupt = make_entry(seed, f"{name}-legacy", "1.0.0")
+    put_entry(s3, bucket, corrupt, sha256=hashlib.sha256(b"something else").hexdigest())
+    return Seeded(bucket, name, tuple(entries), corrupt)
+
+
+def versions_problem(got: object, expected: list[str], name: str) -> str | None:
+    """What is wrong with a version list, in terms of the learner's own answer only."""
+    if type(got) is not list or not all(type(v) is str for v in got):
+        return f"list_versions() returned {type(got).__name__}; it must return a list of strings"
+    if got == expected:
+        return None
+    extra = [v for v in got if v not in expected]
+    if extra:
+        return (f"list_versions(conn, bucket, {name!r}) lists {extra[:3]}, which are not published "
+                f"versions of {name!r}. List with Prefix='{PREFIX}/{name}/' (mind the final "
+                f"slash: other models' names may start with '{name}') and keep only keys that "
+                f"end in '/{ARTIFACT_NAME}'")
+    if len(got) != len(set(got)):
+        return "list_versions() lists a version more than once"
+    if set(got) != set(expected):
+        return (f"list_versions() found {len(got)} of the {len(expected)} versions published in "
+                "the bucket; read every page of the listing (a paginator does that)")
+    if got == sorted(got):
+        return ("list_versions() sorts versions as text, so '1.10.0' comes before '1.9.0'. "
+                "Sort by (major, minor, patch) as integers")
+    return "list_versions() returns the right versions, but not in ascending version order"
+
+
+# -- what the grader checks on the learner's bucket ---------------------------------------------
+
+BUCKET_RULES = {
+    "S3001": "versioning is enabled",
+    "S3002": "new objects are encrypted by default",
+    "S3003": "all four public-access blocks are on",
+    "S3004": "nothing in the bucket is readable by the public",
+}
+PUBLIC_GROUPS = ("http://acs.amazonaws.com/groups/global/AllUsers",
+                 "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+
+
+def _error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def bucket_report(aws: Emulator, bucket: str, region: str) -> dict[str, list[str]]:
+    """Problems per rule ID for a bucket the learner's create_registry() made."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3", region)
+    report: dict[str, list[str]] = {rule: [] for rule in BUCKET_RULES}
+    try:
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+    except ClientError as exc:
+        missing = (f"there is no bucket {bucket!r} in the emulator after create_registry() "
+                   f"returned ({_error_code(exc)})")
+        return {rule: [missing] for rule in BUCKET_RULES}
+    if location != region:
+        report["S3001"].append(f"the bucket is in {location}, not in the region of conn "
+                               f"({region})")
+    status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    if status != "Enabled":
+        report["S3001"].append(f"versioning is {status or 'off'}: turn it on with "
+                               "put_bucket_versioning so no upload can destroy an old artifact")
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        algos = [r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+                 for r in rules.get("Rules", [])]
+        if not any(a in ENCRYPTIONS for a in algos):
+            report["S3002"].append(f"the default encryption rule names {algos}, not AES256 or "
+                                   "aws:kms")
+    except ClientError as exc:
+        report["S3002"].append(f"the bucket has no default encryption ({_error_code(exc)}): set "
+                               "it with put_bucket_encryption (SSEAlgorithm 'AES256')")
+    try:
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        off = [flag for flag in PAB_FLAGS if block.get(flag) is not True]
+        if off:
+            report["S3003"].append(f"{', '.join(off)} {'is' if len(off) == 1 else 'are'} not "
+                                   "on")
+    except ClientError:
+        report["S3003"].append("the bucket has no public access block: add one with "
+                               "put_public_access_block, all four settings True")
+    report["S3004"] += _public_problems(aws, s3, bucket)
+    return report
+
+
+def _public_problems(aws: Emulator, s3: Any, bucket: str) -> list[str]:
+    from botocore.exceptions import ClientError
+
+    problems = []
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except ClientError:
+        policy = None
+    for i, statement in enumerate(_statements(policy) if policy else []):
+        if statement.get("Effect") == "Allow" and _public_principal(statement.get("Principal")) \
+                and not statement.get("Condition"):
+            label = statement.get("Sid") or f"#{i + 1}"
+            actions = statement.get("Action")
+            problems.append(f"bucket policy statement {label!r} allows everyone (Principal '*') "
+                            f"{actions}: anyone who guesses a key can download your models. "
+                            "Remove it, and share single models with presigned URLs instead")
+    for grant in s3.get_bucket_acl(Bucket=bucket).get("Grants", []):
+        if grant.get("Grantee", {}).get("URI") in PUBLIC_GROUPS:
+            problems.append(f"the bucket ACL grants {grant.get('Permission')} to "
+                            f"{grant['Grantee']['URI'].rsplit('/', 1)[-1]}: keep the ACL private")
+    probe = f"{PREFIX}/_grader_probe/{secrets.token_hex(4)}.bin"
+    try:
+        s3.put_object(Bucket=bucket, Key=probe, Body=b"probe", ServerSideEncryption="AES256")
+    except ClientError:
+        probe = ""
+    if probe and aws.anonymous_get(f"{bucket}/{probe}") == 200:
+        problems.append("a request without any credentials downloaded an object from the bucket")
+    return problems
+
+
+def _public_principal(principal: object) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        aws = principal.get("AWS")
+        return aws == "*" or (isinstance(aws, list) and "*" in aws)
+    return False
+
+
+def _statements(doc: object) -> list[dict[str, Any]]:
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    return [s for s in statements if isinstance(s, dict)] if isinstance(statements, list) else []
+
+
+# -- the learner's uploads -------------------------------------------------------------------------
+
+
+def upload_problems(aws: Emulator, region: str, bucket: str, entry: Entry,
+                    returned: object) -> dict[str, list[str]]:
+    """Problems per part ("stored", "metadata", "encryption") of one publish_model() call."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3", region)
+    parts: dict[str, list[str]] = {"stored": [], "metadata": [], "encryption": []}
+    try:
+        obj = s3.get_object(Bucket=bucket, Key=entry.key)
+    except ClientError:
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        where = f"; the bucket holds {keys[:3]}" if keys else "; the bucket is empty"
+        missing = (f"no object at {entry.key!r} after publish_model() returned{where}. Store "
+                   f"each version at '{PREFIX}/<name>/<version>/{ARTIFACT_NAME}'")
+        return {part: [missing] for part in parts}
+    body = obj["Body"].read()
+    if body != entry.artifact:
+        parts["stored"].append(f"the stored object has {len(body)} bytes, not the "
+                               f"{len(entry.artifact)} bytes of the artifact you were given")
+    if returned != entry.key:
+        parts["stored"].append(f"publish_model() returned {returned!r}; return the key it wrote")
+    meta = obj.get("Metadata", {})
+    if meta.get("sha256") != entry.sha256:
+        parts["metadata"].append("metadata 'sha256' is missing or is not the hex SHA-256 of the "
+                                 "artifact's bytes (hashlib.sha256(artifact).hexdigest())")
+    try:
+        metrics = json.loads(meta.get("metrics", ""))
+    except ValueError:
+        metrics = None
+    if metrics != entry.metrics:
+        parts["metadata"].append("metadata 'metrics' is missing or is not the metrics dict as JSON "
+                                 "(json.dumps(metrics))")
+    if meta.get("data-version") != entry.data_version:
+        parts["metadata"].append("metadata 'data-version' is missing or is not the training "
+                                 "data version you were given")
+    sse = obj.get("ServerSideEncryption")
+    if sse not in ENCRYPTIONS:
+        parts["encryption"].append("the object was stored without server-side encryption (no "
+                                   "x-amz-server-side-encryption on it). Ask for it on every "
+                                   "upload: put_object(..., ServerSideEncryption='AES256'); a "
+                                   "registry must not depend on how someone set up the bucket")
+    return parts
+
+
+def stored_versions(aws: Emulator, region: str, bucket: str, key: str) -> list[bytes]:
+    """The bytes of every S3 version of ``key``, the current one last (the grader's bucket is
+    versioned, so an overwrite leaves a trace)."""
+    s3 = aws.client("s3", region)
+    listing = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    versions = [v for v in listing.get("Versions", []) if v["Key"] == key]
+    # S3 lists the versions of a key newest first; IsLatest marks the current one for sure.
+    versions.sort(key=lambda v: bool(v.get("IsLatest")))
+    return [s3.get_object(Bucket=bucket, Key=key, VersionId=v["VersionId"])["Body"].read()
+            for v in versions]
+
+
+# -- presigned links -----------------------------------------------------------------------------
+
+
+def presign_problems(aws: Emulator, url: object, *, region: str, bucket: str, key: str,
+                     expires: int, artifact: bytes) -> list[str]:
+    """What is wrong with a presigned GET link: it must work, be SigV4, expire as asked."""
+    if type(url) is not str:
+        return [f"presigned_url() returned {type(url).__name__}; return the URL as a string"]
+    problems = []
+    status, body = fetch(url)
+    if status != 200:
+        problems.append(f"downloading the link answered HTTP {status or 'nothing'}")
+    elif body != artifact:
+        problems.append("the link downloads something other than that version's artifact")
+    parts = urlsplit(url)
+    if f"{parts.scheme}://{parts.netloc}" != aws.endpoint_url:
+        problems.append("the link does not point at the endpoint in conn['endpoint_url']")
+    if parts.path != f"/{bucket}/{quote(key)}":
+        problems.append(f"the link is for {parts.path!r}, not for the artifact of that version")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if "Signature" in query or "AWSAccessKeyId" in query:
+        problems.append("the link is signed with the old Signature Version 2, which most regions "
+                        "refuse; make the client with botocore.config.Config("
+                        "signature_version='s3v4')")
+        return problems
+    if query.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+        problems.append("the link carries no SigV4 signature (X-Amz-Algorithm=AWS4-HMAC-SHA256): "
+                        "make it with generate_presigned_url('get_object', ...)")
+        return problems
+    if query.get("X-Amz-Expires") != str(expires):
+        problems.append(f"the link expires after {query.get('X-Amz-Expires')} s, not after the "
+                        f"{expires} s asked for (ExpiresIn)")
+    if not _sigv4_valid(parts, query, aws.access_key, aws.secret_key, region):
+        problems.append("the link's signature is not valid for the credentials in conn: sign it "
+                        "with a client made from conn, and do not edit the URL afterwards")
+    return problems
+
+
+def _sigv4_valid(parts: Any, query: dict[str, str], access_key: str, secret: str,
+                 region: str) -> bool:
+    """Recompute a presigned GET's SigV4 signature with the grader's copy of the secret."""
+    signature = query.get("X-Amz-Signature", "")
+    credential = query.get("X-Amz-Credential", "").split("/")
+    amz_date = query.get("X-Amz-Date", "")
+    if len(credential) != 5 or credential[0] != access_key or credential[2] != region or \
+            credential[3] != "s3" or query.get("X-Amz-SignedHeaders") != "host":
+        return False
+    day = credential[1]
+
+    def enc(text: str) -> str:
+        return quote(text, safe="-_.~")
+
+    canonical_query = "&".join(f"{enc(k)}={enc(v)}" for k, v in sorted(query.items())
+                               if k != "X-Amz-Signature")
+    canonical = "\n".join(["GET", parts.path or "/", canonical_query, f"host:{parts.netloc}",
+                           "", "host", "UNSIGNED-PAYLOAD"])
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = f"AWS4{secret}".encode()
+    for part in (day, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+# -- the IAM policy ------------------------------------------------------------------------------
+
+POLICY_RULES = {
+    "IAM001": "no wildcard actions",
+    "IAM002": "no wildcard resources",
+    "IAM003": "no NotAction, NotResource or Principal",
+    "IAM004": "only the actions the registry needs",
+    "IAM005": "every action the registry needs",
+    "IAM006": "resources stay inside the registry",
+    "IAM007": "a valid identity policy document",
+}
+NEEDED_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+NEEDED_BUCKET_ACTIONS = ("s3:ListBucket",)
+ALLOWED_ACTIONS = frozenset(a.lower() for a in (
+    *NEEDED_OBJECT_ACTIONS, *NEEDED_BUCKET_ACTIONS, "s3:GetObjectVersion",
+    "s3:GetBucketLocation"))
+
+
+def _as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def policy_report(aws: Emulator, doc: object, bucket: str) -> dict[str, list[str]]:
+    """Problems per rule ID for the identity policy the learner's registry_policy() returned."""
+    report: dict[str, list[str]] = {rule: [] for rule in POLICY_RULES}
+    report["IAM007"] = _validity_problems(aws, doc)
+    statements = _statements(doc)
+    if report["IAM007"] and not statements:
+        first = "fix IAM007 first: the document has no statements this rule could check"
+        return {rule: problems or [first] for rule, problems in report.items()}
+    allows = [s for s in statements if s.get("Effect") == "Allow"]
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+    objects_arn = f"{bucket_arn}/{PREFIX}/"
+    for st in allows:
+        label = repr(st.get("Sid")) if st.get("Sid") else f"#{statements.index(st) + 1}"
+        for action in _as_list(st.get("Action")):
+            if isinstance(action, str) and ("*" in action or "?" in action):
+                report["IAM001"].append(f"statement {label} allows {action!r}")
+            elif isinstance(action, str) and action.lower() not in ALLOWED_ACTIONS:
+                report["IAM004"].append(f"statement {label} allows {action!r}, which the "
+                                        "registry never needs")
+        for key in ("NotAction", "NotResource", "Principal", "NotPrincipal"):
+            if key in st:
+                report["IAM003"].append(f"statement {label} uses {key}")
+        for resource in _as_list(st.get("Resource")):
+            if not isinstance(resource, str):
+                continue
+            head = resource.split("/", 1)[0]
+            if resource == "*" or "*" in head or "?" in head:
+                report["IAM002"].append(f"statement {label} allows resource {resource!r}")
+            elif resource != bucket_arn and not resource.startswith(objects_arn):
+                report["IAM006"].append(f"statement {label} allows resource {resource!r}, "
+                                        f"outside {bucket_arn} and its {PREFIX}/ prefix")
+    samples = [(a, f"{objects_arn}churn/1.2.0/{ARTIFACT_NAME}") for a in NEEDED_OBJECT_ACTIONS]
+    samples += [(a, bucket_arn) for a in NEEDED_BUCKET_ACTIONS]
+    for action, resource in samples:
+        if not _allowed(statements, action, resource):
+            report["IAM005"].append(f"{action} on {resource} is not allowed")
+    return report
+
+
+def _validity_problems(aws: Emulator, doc: object) -> list[str]:
+    if not isinstance(doc, dict):
+        return [f"registry_policy() returned {type(doc).__name__}; return the policy as a dict"]
+    problems = []
+    if doc.get("Version") != "2012-10-17":
+        problems.append("'Version' must be '2012-10-17' (the only version that supports "
+                        "policy variables and current features)")
+    raw = doc.get("Statement")
+    if not isinstance(raw, (list, dict)) or not _statements(doc):
+        problems.append("'Statement' must be a non-empty list of statements")
+    for i, st in enumerate(_statements(doc)):
+        if st.get("Effect") not in ("Allow", "Deny"):
+            problems.append(f"statement #{i + 1}: 'Effect' must be 'Allow' or 'Deny'")
+        if "Action" not in st and "NotAction" not in st:
+            problems.append(f"statement #{i + 1} has no 'Action'")
+        if "Resource" not in st and "NotResource" not in st:
+            problems.append(f"statement #{i + 1} has no 'Resource' (an identity policy names "
+                            "what it applies to)")
+    if problems:
+        return problems
+    try:
+        aws.client("iam", "us-east-1").create_policy(
+            PolicyName=aws.name("registry-policy"), PolicyDocument=json.dumps(doc))
+    except Exception as exc:  # the emulator's IAM validator: MalformedPolicyDocument and kin
+        message = getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc))
+        problems.append(f"IAM refused the document: {message}")
+    return problems
+
+
+def _allowed(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """Whether the statements allow ``action`` on ``resource`` (conditions assumed to hold;
+    a Deny counts only when it has no condition)."""
+
+    def matches(st: dict[str, Any]) -> bool:
+        actions = [a for a in _as_list(st.get("Action")) if isinstance(a, str)]
+        resources = [r for r in _as_list(st.get("Resource")) if isinstance(r, str)]
+        return any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions) and \
+            any(fnmatch.fnmatchcase(resource, r) for r in resources)
+
+    if any(st.get("Effect") == "Deny" and not st.get("Condition") and matches(st)
+           for st in statements):
+        return False
+    return any(st.get("Effect") == "Allow" and matches(st) for st in statements)
