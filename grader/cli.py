@@ -87,6 +87,9 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     batch.add_argument("--seed", type=int, default=None, help="class seed for hidden inputs "
                        "(default: the one stored in the gradebook, chosen on the first run)")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch.add_argument("--require-isolation", choices=("A", "B", "C"), default=None,
+                       metavar="TIER", help="refuse to grade unless the workers' isolation is "
+                       "this tier or stronger (A: bubblewrap, B: Landlock + seccomp, C: plain)")
     batch.add_argument("--nbgrader", type=Path, default=None, metavar="COURSE_DIR",
                        help="afterwards, write the scores into this nbgrader course's gradebook")
     batch.add_argument("--assignment", default="ml-engineer-lab",
@@ -94,6 +97,14 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     book = sub.add_parser("gradebook", help="show a gradebook: scores, totals, stale grades")
     book.add_argument("db", type=Path, metavar="DB", help="gradebook file or its folder")
     book.add_argument("--stale", action="store_true", help="list only stale grades, with why")
+    manual = sub.add_parser("manual", help="record a person's points for a rubric item "
+                            "(pending manual review until then)")
+    manual.add_argument("db", type=Path, metavar="DB", help="gradebook file or its folder")
+    manual.add_argument("student")
+    manual.add_argument("exercise")
+    manual.add_argument("item", help="the rubric item's id from exercise.toml [[manual]]")
+    manual.add_argument("points", type=float)
+    manual.add_argument("--feedback", default="", help="a comment the student will see")
     export = sub.add_parser("export", help="write grades and feedback from a gradebook")
     export.add_argument("db", type=Path, metavar="DB", help="gradebook file or its folder")
     export.add_argument("--csv", type=Path, metavar="PATH", help="LMS gradebook CSV (Canvas)")
@@ -124,7 +135,8 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                            help="a `grader grade --json` file (default: the last `make grade`)")
 
 
-INSTRUCTOR = ("release", "collect", "batch", "gradebook", "export", "gradescope", "classroom")
+INSTRUCTOR = ("release", "collect", "batch", "gradebook", "manual", "export", "gradescope",
+              "classroom")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CourseNotFound as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
+    from grader.isolation import IsolationError
+
     try:
         if args.command == "list":
             return _list(course)
@@ -152,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                       quiet=getattr(args, "quiet", False))
     except KeyError as exc:
         print(f"grader: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except IsolationError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
         return 2
 
 

@@ -18,6 +18,11 @@ SKILLS = {
     "communication": "7 Communication and problem solving",
 }
 REQUIREMENTS = frozenset({"node", "docker", "r", "torch"})
+NETWORKS = ("none", "loopback", "host")  # what a worker may reach; see grader/isolation.py
+# Exercises that need a network but whose manifests do not say so yet. Transitional: delete an
+# entry once its exercise.toml declares `network`.
+_UNDECLARED_NETWORK = {"s3-model-registry": "host", "deploy-and-monitor": "host",
+                       "dockerfile": "loopback"}
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -72,6 +77,7 @@ class Exercise:
     rel: str  # e.g. "04_data/01_pandas-cleaning", the same under exercises/ and solutions/
     harness: str | None = None  # course-owned module run in the worker beside learner code
     manual: tuple[ManualItem, ...] = ()
+    network: str = "none"  # "loopback": serves itself on 127.0.0.1; "host": the tests' servers
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -110,7 +116,7 @@ def load_manifest(path: Path, rel: str) -> Exercise:
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(path, "(file)", f"cannot be read: {exc}") from None
     known = {"id", "title", "skill", "points", "files", "tasks", "hints", "budget", "requires",
-             "harness", "manual"}
+             "harness", "manual", "network"}
     for key in data:
         if key not in known:
             raise ManifestError(path, key, f"unknown field (known: {', '.join(sorted(known))})")
@@ -166,6 +172,10 @@ def load_manifest(path: Path, rel: str) -> Exercise:
             raise ManifestError(path, f"manual[{i}]", "needs a string id and title and positive "
                                 "integer points")
         manual.append(ManualItem(raw["id"], raw["title"], raw["points"]))
+    network = _get(data, path, "network", str, _UNDECLARED_NETWORK.get(ex_id, "none"))
+    if network not in NETWORKS:
+        raise ManifestError(path, "network", f"{network!r} is not one of {', '.join(NETWORKS)}")
     return Exercise(id=ex_id, title=_get(data, path, "title", str), skill=skill, points=points,
                     files=tuple(files), tasks=tuple(tasks), hints=tuple(hints), budget=budget,
-                    requires=tuple(requires), rel=rel, harness=harness, manual=tuple(manual))
+                    requires=tuple(requires), rel=rel, harness=harness, manual=tuple(manual),
+                    network=network)

@@ -54,13 +54,15 @@ class GradingPlugin:
     def submission(self) -> Iterator[Submission]:
         """The learner's modules, reached through a worker process."""
         budget = self.ex.budget
+        data = self.course.exercise_dir(self.ex) / "data"
         spec = WorkerSpec(
             source=self.source, files=self.ex.files, modules=self.ex.modules,
             call_seconds=budget.call_seconds, exercise_seconds=budget.exercise_seconds,
             limits=Limits(memory_mb=budget.memory_mb,
                           cpu_seconds=int(budget.exercise_seconds) + 30),
             harness=(self.course.exercise_dir(self.ex) / self.ex.harness
-                     if self.ex.harness else None))
+                     if self.ex.harness else None),
+            network=self.ex.network, readable=(data,) if data.is_dir() else ())
         self._submission = Submission(spec, self.ex.id)
         yield self._submission
         self._submission.close()

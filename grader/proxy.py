@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from grader import sandbox
+from grader import isolation, sandbox
 from grader.outcomes import (
     CallTimeout,
     ImportFailed,
@@ -93,6 +93,8 @@ class WorkerSpec:
     exercise_seconds: float
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     harness: Path | None = None  # course-owned helper run beside the learner's code
+    network: str = "none"  # "loopback": serves itself on 127.0.0.1; "host": reaches the grader's
+    readable: tuple[Path, ...] = ()  # course folders the learner may read (the public data)
 
 
 class _Worker:
@@ -112,17 +114,22 @@ class _Worker:
         if spec.harness is not None:
             shutil.copyfile(spec.harness, self.dir / f"{HARNESS}.py")
             modules.append(HARNESS)
-        config = json.dumps({"dir": str(self.dir), "modules": modules})
+        self.box = isolation.Box(isolation.current(), self.root, spec.limits, spec.network,
+                                 spec.readable)
         try:
+            self.box.prepare()
             self.proc = subprocess.Popen(
-                sandbox.worker_command(config),
+                self.box.command(sandbox.worker_boot(), modules),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                cwd=self.dir, env=sandbox.scrubbed_env(home), start_new_session=True,
+                cwd=self.dir, env=self.box.env(), start_new_session=True,
                 preexec_fn=sandbox.limiter(spec.limits), close_fds=True,
+                pass_fds=self.box.pass_fds(),
             )
         except BaseException:
+            self.box.close()
             self._tmp.cleanup()
             raise
+        self.box.started(self.proc.pid)
         assert self.proc.stdout and self.proc.stderr and self.proc.stdin
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             os.set_blocking(stream.fileno(), False)
@@ -149,22 +156,23 @@ class _Worker:
             else:
                 if info is None:
                     return None
-                return info.si_code != os.CLD_EXITED, info.si_status
+                return self.box.exit_status(info.si_code != os.CLD_EXITED, info.si_status)
         code = self.proc.poll()
-        return None if code is None else (code < 0, abs(code))
+        return None if code is None else self.box.exit_status(code < 0, abs(code))
 
     def kill(self) -> None:
         """Kill the worker's process tree, reap it, close the pipes and remove its files."""
         if self._killed:
             return
         self._killed = True
-        sandbox.kill_tree(self.proc.pid, str(self.root))
+        self.box.kill(self.proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream:
                 with contextlib.suppress(OSError):
                     stream.close()
+        self.box.close()
         self._tmp.cleanup()
 
     def request(self, header: dict[str, Any], blobs: list[bytes], seconds: float, what: str,
@@ -325,6 +333,8 @@ class _Worker:
             status = self._exit_status()
         self._drain(self.proc.stderr.fileno())
         self.kill()
+        if self.box.problem:
+            raise SubmissionCrashed(self.box.problem)
         raise SubmissionCrashed(f"the submission's process {_ending(status, what)}")
 
 
@@ -393,11 +403,14 @@ class Submission:
 
     def read_file(self, rel: str, max_bytes: int = 64 * 1024 * 1024) -> bytes:
         """Bytes of a file the submission wrote in its working folder (no links, size-capped)."""
+        if self._import_error is not None:
+            raise copy.copy(self._import_error).with_traceback(None) from None
         worker = self._worker
         if worker is None or worker._killed:
-            raise FileNotFoundError(f"{rel}: the submission has not run yet")
+            # Text-only exercises read files before any call: start the worker to copy them.
+            worker = self._ensure_worker(self._spec.exercise_seconds - self._used)
         try:
-            return sandbox.read_output(worker.dir, rel, max_bytes)
+            return worker.box.read_output(rel, max_bytes)
         except ValueError as exc:
             raise SubmissionCrashed(str(exc)) from None
 
@@ -459,9 +472,8 @@ class Submission:
         message = str(error.get("message", ""))[:4000]
         trace = str(error.get("trace", ""))[:4000]
         if kind == "not_implemented":
-            if module == HARNESS and message:  # the harness names the learner's file itself
-                return NotAttempted(message)
-            return NotAttempted(f"{name}() still raises NotImplementedError: not attempted yet")
+            return NotAttempted(message or f"{name}() still raises NotImplementedError: "
+                                "not attempted yet")
         if kind == "missing":
             return MissingFunction(f"{module}.py has no function {name}(): define it with that "
                                    "exact name (check the README's task list)")
@@ -531,8 +543,14 @@ class Submission:
             raw = reply.get("error")
             error: dict[str, Any] = raw if type(raw) is dict else {}
             message = str(error.get("message", "import failed"))[:4000]
-            self._import_error = ImportFailed(_import_message(error, message, worker.copy_report),
-                                              trace=str(error.get("trace", ""))[:4000])
+            if error.get("kind") == "isolation":
+                self._import_error = ImportFailed(
+                    f"the grader could not isolate the submission ({message}): a problem of the "
+                    "grading machine, not of your code")
+            else:
+                self._import_error = ImportFailed(
+                    _import_message(error, message, worker.copy_report),
+                    trace=str(error.get("trace", ""))[:4000])
             worker.kill()
             raise self._import_error
         self._worker = worker

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from grader import sandbox
+from grader import isolation
 from grader.course import Course
 from grader.manifest import Exercise
 from grader.results import PENDING, ExerciseResult, RunResult, TestResult
@@ -36,8 +36,8 @@ def environment(seed: int, hidden: bool) -> dict[str, object]:
     except metadata.PackageNotFoundError:
         grader_version = "unknown"
     return {"python": platform.python_version(), "platform": sys.platform,
-            "grader": grader_version, "libraries": libraries, "isolation": sandbox.TIER,
-            "seed": seed, "hidden_tests": hidden}
+            "grader": grader_version, "libraries": libraries,
+            "isolation": isolation.current().label, "seed": seed, "hidden_tests": hidden}
 
 
 INSTALL_HINTS = {

@@ -1,8 +1,8 @@
-"""How a worker process is confined: copied files, scrubbed environment, rlimits, own session.
+"""What every isolation tier shares: copied files, scrubbed environment, rlimits, a watchdog, kills.
 
-This is the *plain* tier: it stops accidents and the grade-forging tricks that need the grader's
-process, but not a determined attacker's reads, writes and network use as the grader's own user.
-What it cannot do is listed in ``tests/attacks/README.md``.
+On its own this is tier C (see :mod:`grader.isolation`): it stops accidents and the
+grade-forging tricks that need the grader's process, but not a determined attacker's reads,
+writes and network use as the grader's own user (``tests/attacks/README.md`` lists them).
 """
 
 from __future__ import annotations
@@ -10,15 +10,18 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import importlib
 import os
 import resource
 import signal
 import stat
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Only these kinds of learner file are ever copied: no bytecode, no native code, no links.
 ALLOWED_SUFFIXES = frozenset({
@@ -27,7 +30,7 @@ ALLOWED_SUFFIXES = frozenset({
 })
 ALLOWED_NAMES = frozenset({"Dockerfile", ".dockerignore", "requirements.txt"})
 MAX_FILE_BYTES = 5 * 1024 * 1024
-TIER = "plain"
+WATCH_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class Limits:
     cpu_seconds: int = 300
     open_files: int = 256
     file_mb: int = 128
+    disk_mb: int = 256  # everything the worker writes (tier A: its tmpfs; B and C: a watchdog)
+    disk_files: int = 10_000  # files and folders the worker may create
+    processes: int = 512  # RLIMIT_NPROC, threads included (tiers A and B)
 
 
 @dataclass(frozen=True)
@@ -131,14 +137,125 @@ def _open_at(name: str, flags: int, dir_fd: int) -> int:
         raise _Refused((exc.strerror or "cannot be read").lower()) from None
 
 
-def read_output(base: Path, rel: str, max_bytes: int) -> bytes:
-    """Bytes of a file a worker wrote under ``base``: no links, regular files only, capped."""
+def read_output(base: Path, rel: str, max_bytes: int, prefix: str = "") -> bytes:
+    """Bytes of a file a worker wrote under ``base/prefix``: no links anywhere below ``base``,
+    regular files only, capped."""
     try:
-        return _read_regular(base, rel, max_bytes)
+        if prefix and (not rel or Path(rel).is_absolute()):
+            raise _Refused("not a plain relative path")
+        return _read_regular(base, f"{prefix}/{rel}" if prefix else rel, max_bytes)
     except _Refused as exc:
         if str(exc).startswith("larger"):
             raise ValueError(f"{rel} is {exc}") from None
         raise FileNotFoundError(f"{rel} was not written by the submission ({exc})") from None
+
+
+class Watchdog:
+    """Watches a worker from a thread of the parent: its folder's size and file count (every
+    tier), and where rlimits cannot cap the total, the memory of all its processes.
+
+    A many-small-files disk fill passes ``RLIMIT_FSIZE``; N processes may each use the memory
+    budget. When a limit is crossed the worker is killed and :attr:`tripped` says why.
+    """
+
+    def __init__(self, limits: Limits, folder: Callable[[], str | None], kill: Callable[[], None],
+                 memory_of: int | None = None) -> None:
+        self.limits = limits
+        self.tripped: str | None = None
+        self._folder = folder
+        self._kill = kill
+        self._leader = memory_of
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="grader-watchdog", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(WATCH_SECONDS):
+            problem = self.check()
+            if problem is not None:
+                self.tripped = problem
+                self._kill()
+                return
+
+    def check(self) -> str | None:
+        """Why the worker must stop now, or None."""
+        folder = self._folder()
+        if folder is not None:
+            files, used = _usage(folder, self.limits.disk_files + 1)
+            if files > self.limits.disk_files:
+                return (f"the submission created more than {self.limits.disk_files} files and "
+                        "folders, so it was stopped (a disk-filling attack?)")
+            if used > self.limits.disk_mb * 1024 * 1024:
+                return (f"the submission wrote more than {self.limits.disk_mb} MB to disk, so it "
+                        "was stopped")
+        if self._leader is not None:
+            resident = _group_memory(self._leader)
+            if resident > self.limits.memory_mb * 1024 * 1024:
+                return (f"the submission's processes used more than {self.limits.memory_mb} MB "
+                        "of memory together, so they were stopped")
+        return None
+
+    def stop(self) -> None:
+        """End the thread and wait for it."""
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+
+def _usage(folder: str, max_files: int) -> tuple[int, int]:
+    """Files and folders below ``folder`` and the bytes they occupy; stops counting early."""
+    files = used = 0
+    pending = [folder]
+    while pending and files <= max_files:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    files += 1
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    used += getattr(info, "st_blocks", 0) * 512 or info.st_size
+                    if stat.S_ISDIR(info.st_mode):
+                        pending.append(entry.path)
+        except OSError:
+            continue
+    return files, used
+
+
+def _group_memory(leader: int) -> int:
+    """Memory of the processes in ``leader``'s group or session: proportional set size, so
+    pages a fork shares with its parent count once."""
+    if not os.path.isdir("/proc/self"):
+        return _group_memory_psutil(leader)
+    total = 0
+    for pid in [leader, *_stragglers(leader, b"")]:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _group_memory_psutil(leader: int) -> int:
+    """The same without ``/proc`` (macOS), through psutil where it is installed; else 0."""
+    try:
+        psutil: Any = importlib.import_module("psutil")
+        group = os.getpgid(leader)
+    except (ImportError, OSError):
+        return 0
+    total = 0
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if os.getpgid(proc.pid) == group:
+                total += int(proc.memory_info().rss)
+        except (OSError, psutil.Error):
+            continue
+    return total
 
 
 def scrubbed_env(home: Path) -> dict[str, str]:
@@ -196,12 +313,12 @@ def _linux_prctl() -> Callable[[int, int], int] | None:
     return prctl
 
 
-def worker_command(config_json: str) -> list[str]:
-    """The command line that starts a worker in isolated mode."""
+def worker_boot() -> list[str]:
+    """The command line that starts a worker in isolated mode (its configuration follows)."""
     package_parent = str(Path(__file__).resolve().parent.parent)
     boot = (f"import sys; sys.path.append({package_parent!r}); "
             "from grader.worker import main; main()")
-    return [sys.executable, "-I", "-c", boot, config_json]
+    return [sys.executable, "-I", "-c", boot]
 
 
 def kill_tree(leader: int, marker: str, rounds: int = 5) -> int:
@@ -247,8 +364,8 @@ def _stragglers(leader: int, marker: bytes) -> list[int]:
                 fields = fh.read().rsplit(b")", 1)[1].split()
             if fields[0] in (b"Z", b"X"):
                 continue
-            if leader in (int(fields[2]), int(fields[3])) or any(
-                    marker in _read_proc(entry, name) for name in ("cmdline", "environ")):
+            if leader in (int(fields[2]), int(fields[3])) or (marker and any(
+                    marker in _read_proc(entry, name) for name in ("cmdline", "environ"))):
                 found.append(int(entry))
         except (OSError, ValueError, IndexError):
             continue

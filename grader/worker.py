@@ -123,6 +123,16 @@ def _learner_trace(exc: BaseException, paths: _Paths) -> str:
     return "\n".join(lines[-40:])
 
 
+def _raising_learner_function(exc: BaseException, paths: _Paths) -> str:
+    """The innermost learner function in a traceback (a harness may have called it)."""
+    found = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(paths.root + os.sep) and \
+                os.path.basename(frame.filename) != "_course_harness.py":
+            found = frame.name
+    return found
+
+
 def _error(kind: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"ok": False, "error": dict(extra, kind=kind, message=message)}
 
@@ -205,8 +215,10 @@ def _call(modules: dict[str, ModuleType], header: dict[str, Any], blobs: list[by
         result = func(*args, **kwargs)
     except NotImplementedError as exc:
         text = _safe_text(exc)
+        where = _raising_learner_function(exc, paths) or name
         traceback.clear_frames(exc.__traceback__)
-        return _error("not_implemented", text or f"{name}() is not implemented yet"), []
+        return _error("not_implemented", text or f"{where}() still raises NotImplementedError: "
+                      "not attempted yet"), []
     except BaseException as exc:  # SystemExit and friends are learner errors too
         return _exception_error(exc, paths), []
     try:

@@ -73,9 +73,74 @@ def main() -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     line("peak RSS, grading process", peak, "MB")
     line("peak RSS, largest child (worker or CLI)", children, "MB")
+    bench_isolation(runs=int(os.environ.get("BENCH_TIER_RUNS", "15")))
     copies = int(os.environ.get("BENCH_BATCH_COPIES", "50"))
     which = os.environ.get("BENCH_BATCH_COURSE", "course")  # or "fixture": seconds, not minutes
     bench_batch(FIXTURE if which == "fixture" else ROOT, copies, jobs=2)
+
+
+def bench_isolation(runs: int) -> None:
+    """Per isolation tier: worker start + first call, and grading the whole attack corpus once.
+
+    Tiers are interleaved run by run, so that a busy machine slows them alike; the added cost
+    of a tier is its median minus tier C's.
+    """
+    from grader import isolation
+
+    tiers: dict[str, isolation.Tier] = {}
+    for name in isolation.ORDER:
+        found = isolation.probe(name)
+        if isinstance(found, str):
+            print(f"tier {name}: not available here ({found})")
+        else:
+            tiers[name] = found
+    spec = WorkerSpec(source=FIXTURE / "solutions/01_programming/01_tiny-stats",
+                      files=("stats.py",), modules=("stats",), call_seconds=10,
+                      exercise_seconds=600)
+    starts: dict[str, list[float]] = {name: [] for name in tiers}
+    saved = isolation.current()
+    try:
+        for _ in range(runs):
+            for name, tier in tiers.items():
+                isolation.use(tier)
+                sub = Submission(spec)
+                start = time.perf_counter()
+                sub.mean([1.0, 2.0])
+                starts[name].append(time.perf_counter() - start)
+                sub.close()
+        plain = statistics.median(starts["C"])
+        for name, times in starts.items():
+            median = statistics.median(times)
+            line(f"tier {name}: worker start + first call (median of {runs})", median * 1000,
+                 "ms")
+            line(f"tier {name}: added start-up per worker over tier C", (median - plain) * 1000,
+                 "ms")
+        course = Course.load(FIXTURE)
+        tiny = course.get("tiny-stats")
+        attacks = sorted(p / "submission" for p in (ROOT / "tests" / "attacks").iterdir()
+                         if (p / "submission").is_dir())
+        for name, tier in tiers.items():
+            isolation.use(tier)
+            with tempfile.TemporaryDirectory(prefix="bench-attacks-") as tmp:
+                cwd = os.getcwd()
+                os.chdir(tmp)  # some attacks write into the grader's working folder
+                try:
+                    start = time.perf_counter()
+                    for folder in attacks:
+                        grade(course, [tiny], folder, seed=1)
+                    line(f"tier {name}: grade the {len(attacks)} attack folders once",
+                         time.perf_counter() - start, "s")
+                finally:
+                    os.chdir(cwd)
+    finally:
+        isolation.use(saved)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(ROOT / "tests" / "test_attacks.py")], cwd=ROOT,
+                          capture_output=True, text=True)
+    summary = (done.stdout.strip().splitlines() or ["?"])[-1]
+    line("pytest tests/test_attacks.py (every tier)", time.perf_counter() - start, "s")
+    print(f"  {summary}")
 
 
 def bench_batch(root: Path, copies: int, jobs: int) -> None:

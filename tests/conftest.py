@@ -1,4 +1,10 @@
-"""Shared fixtures for the project's own tests: the tiny fixture course and worker hygiene."""
+"""Shared fixtures for the project's own tests: the tiny fixture course, worker hygiene, tiers.
+
+Tests grade in isolation tier C (plain subprocess) unless they ask for the ``tier`` fixture,
+which runs them once per tier (A, B, C) and skips, with the reason, a tier this machine cannot
+give. ``GRADER_TEST_ISOLATION=A make test`` runs every other test in tier A instead (some
+tests of the worker protocol read worker pids, which a PID namespace makes all alike).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from grader import isolation
 from grader.course import Course
 from grader.manifest import Exercise
 
 TESTS = Path(__file__).resolve().parent
 FIXTURE_COURSE = TESTS / "fixtures" / "course"
 TINY_STATS = "tiny-stats"
+SESSION_TIER = os.environ.get("GRADER_TEST_ISOLATION", "C")
+os.environ[isolation.ENV_VAR] = SESSION_TIER  # the grader's subprocesses (CLI, batch) too
+TIERS = ("A", "B", "C")
+_PROBED: dict[str, isolation.Tier | str] = {}
 
 # Submission folders hold hostile files (conftest.py, pytest.py, sitecustomize.py) and the fixture
 # course holds grading tests: never let this test session collect or import them.
@@ -41,6 +52,35 @@ def reference_root() -> Path:
     return FIXTURE_COURSE / "solutions"
 
 
+@pytest.fixture(autouse=True)
+def session_tier(monkeypatch: pytest.MonkeyPatch) -> isolation.Tier:
+    """Every test starts in the session's tier (C unless GRADER_TEST_ISOLATION says otherwise)."""
+    tier = probed(SESSION_TIER)
+    if isinstance(tier, str):
+        raise pytest.UsageError(f"GRADER_TEST_ISOLATION={SESSION_TIER}: {tier}")
+    monkeypatch.setattr(isolation, "_current", tier)
+    return tier
+
+
+def probed(name: str) -> isolation.Tier | str:
+    """Tier ``name`` or why this machine cannot give it, probed once per test session."""
+    if name not in _PROBED:
+        _PROBED[name] = isolation.probe(name)
+    return _PROBED[name]
+
+
+@pytest.fixture(params=TIERS)
+def tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+         session_tier: isolation.Tier) -> isolation.Tier:
+    """Run the test once per isolation tier; a tier this machine lacks is skipped, with why."""
+    found = probed(str(request.param))
+    if isinstance(found, str):
+        pytest.skip(found)
+    monkeypatch.setattr(isolation, "_current", found)
+    monkeypatch.setenv(isolation.ENV_VAR, found.name)
+    return found
+
+
 @pytest.fixture
 def worker_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Workers started during the test get their folders here; none may outlive the test."""
@@ -48,7 +88,9 @@ def worker_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     base.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(base))
     yield base
-    leftovers = processes_mentioning(str(base)) + live_children()
+    uid = isolation.sandbox_uid()
+    leftovers = processes_mentioning(str(base)) + live_children() + \
+        (processes_of(uid) if uid is not None else [])
     for pid in leftovers:  # started by this test: end them so one failure does not cascade
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -70,6 +112,24 @@ def live_children(parent: int | None = None) -> list[int]:
             continue
         if int(fields[1]) == parent and fields[0] not in (b"Z", b"X"):
             found.append(int(entry))
+    return found
+
+
+def processes_of(uid: int) -> list[int]:
+    """Pids of live processes whose real uid is ``uid`` (a root grader's sandbox uid)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as fh:
+                lines = dict(line.split(b":", 1) for line in fh.read().splitlines()
+                             if b":" in line)
+            if int(lines[b"Uid"].split()[0]) == uid and lines[b"State"].split()[0] not in (
+                    b"Z", b"X"):
+                found.append(int(entry))
+        except (OSError, KeyError, ValueError, IndexError):
+            continue
     return found
 
 

@@ -2,29 +2,39 @@
 all but one), and the grader stays healthy afterwards.
 
 Each ``tests/attacks/<attack>/submission`` is laid out like exercises/ for the fixture course's
-tiny-stats exercise; ``tests/attacks/README.md`` says what each one tries and what the plain
-isolation tier cannot stop. After every attack the reference solution, graded in the same
-process, must still get full marks, and no process the attack started may survive it.
+tiny-stats exercise; ``tests/attacks/README.md`` says what each one tries and what each isolation
+tier stops. After every attack the reference solution, graded in the same process, must still
+get full marks, and no process the attack started may survive it.
+
+The attacks on the machine itself (reading the course's secrets, writing its files, the network,
+signals, fork bombs, disk fills, other students' copies) run once per isolation tier and must
+show the block the tier promises (EACCES, ENOENT, nothing received...); where the plain tier
+cannot stop one, that run is a strict xfail naming the gap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import importlib.util
 import json
 import os
 import py_compile
+import re
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from grader import sandbox
+from grader import batch, isolation, plugin, runner, sandbox
 from grader.cli import main as grader_cli
 from grader.course import Course
 from grader.manifest import Budget, Exercise
@@ -91,11 +101,12 @@ def attack_exercise(name: str, tiny_stats: Exercise) -> Exercise:
                                                          memory_mb=tiny_stats.budget.memory_mb))
 
 
-# Known gaps of the plain tier, each with its own (xfail) test below.
-KNOWN_GAPS = {"clean-exec-daemon", "rewrite-course-files"}
+# Attacks on the machine, graded once per tier by the tests below (they need the test's paths).
+TIERED = {"read-hidden-files", "rewrite-course-files", "network-exfil", "signal-grader",
+          "fork-bomb", "disk-fill", "cross-student-read", "clean-exec-daemon"}
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n not in KNOWN_GAPS])
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in TIERED])
 def test_attack_earns_nothing_and_the_grader_stays_healthy(
         name: str, fixture_course: Course, tiny_stats: Exercise, reference_root: Path,
         worker_tmp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,6 +223,9 @@ def test_setsid_daemon_is_killed_with_its_worker(
                 seed=SEED)
     assert run.score == 0.0
     pids = _pids(tmp_path)
+    if isolation.current().name != "C":  # its pid files are outside the sandbox: not written
+        assert not pids and not (tmp_path / "forged-results.json").exists()
+        return  # worker_tmp checks that no process of the sandbox's uid is left
     try:
         assert pids, "the attack did not start its daemon"
         time.sleep(0.3)
@@ -223,30 +237,194 @@ def test_setsid_daemon_is_killed_with_its_worker(
         _end(pids)
 
 
-@pytest.mark.xfail(strict=True, reason="plain tier: a daemon that calls setsid() and execs with "
-                   "an empty environment cannot be told apart from other processes; only a PID "
-                   "namespace (bubblewrap tier) ends it")
+# -- attacks on the machine, once per isolation tier ---------------------------------------------
+
+HIDDEN = Path(__file__).parent / "fixtures" / "course" / "solutions" / REL
+DISK_MB = 4  # the disk-fill attack's budget: small, so that no tier writes much to find out
+PROCESSES = 128  # the fork bomb's: reached well within the call's 3 s on a busy machine
+# What each tier must show in the attack's output (its OBSERVED lines) or in its tests' messages.
+BLOCKS: dict[str, dict[str, tuple[str, ...]]] = {
+    "read-hidden-files": {
+        "A": ("solution: ENOENT", "hidden test: ENOENT", "grader environ: ENOENT"),
+        "B": ("solution: EACCES", "hidden test: EACCES", "grader environ: EACCES"),
+    },
+    "rewrite-course-files": {
+        "A": ("write support: ENOENT", "write hidden test: ENOENT"),
+        "B": ("write support: EACCES", "write hidden test: EACCES"),
+        "C": ("course files were modified during grading",),
+    },
+    "network-exfil": {
+        "A": ("tcp: ECONNREFUSED", "udp: sent", "raw socket: opened"),  # its own loopback only
+        "B": ("tcp: EACCES", "udp: EACCES", "raw socket: EACCES"),
+    },
+    "signal-grader": {"A": ("signal 0: ESRCH", "signal 23: ESRCH"),
+                      "B": ("signal 0: EPERM", "signal 23: EPERM")},
+    "fork-bomb": {"A": ("fork: EAGAIN after",), "B": ("fork: EAGAIN after",)},
+    "disk-fill": {"A": ("fill: ENOSPC after",), "B": (f"wrote more than {DISK_MB} MB",),
+                  "C": (f"wrote more than {DISK_MB} MB",)},
+    "cross-student-read": {"A": ("list: ENOENT", "found: nothing"),
+                           "B": ("list: EACCES", "found: nothing")},
+}
+# What must never show, in any tier: the attack got through.
+LEAKS = {"read-hidden-files": (": read",), "network-exfil": ("tcp: sent",),
+         "signal-grader": ("delivered",), "fork-bomb": ("not stopped",),
+         "disk-fill": ("not stopped",), "cross-student-read": ("another student's copy",)}
+# What the plain tier cannot stop: those runs are strict xfails (README: known gaps).
+PLAIN_GAPS = {
+    "read-hidden-files": "plain tier: the worker reads whatever the grader's user can read",
+    "network-exfil": "plain tier: the worker has the grader's network",
+    "signal-grader": "plain tier: the worker may signal the grader (same user)",
+    "fork-bomb": "plain tier: no RLIMIT_NPROC (per user, ignored for root); only the call "
+                 "timeout ends a fork bomb",
+    "cross-student-read": "plain tier: the worker can read other students' staged copies",
+}
+
+
+def templated(name: str, scratch: Path, targets: dict[str, object]) -> Path:
+    """A copy of the attack's submission with ``TARGETS`` set to this test's real paths."""
+    root = scratch / "attack" / name
+    shutil.copytree(ATTACKS / name / "submission", root)
+    module = root / REL / "stats.py"
+    text = module.read_text()
+    assert "TARGETS = {}  # @TARGETS@" in text
+    module.write_text(text.replace("TARGETS = {}  # @TARGETS@", f"TARGETS = {targets!r}"))
+    return root
+
+
+def snapshot(folder: Path, skip: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` but ``skip`` (where workers live), with its content."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and skip not in p.parents}
+
+
+def observed(result: ExerciseResult) -> str:
+    """What the attack printed and what its tests said, in one text."""
+    return "\n".join([result.message, *(f"{t.message}\n{t.output}" for t in result.tests)])
+
+
+@pytest.fixture
+def listeners() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A TCP and a UDP listener on 127.0.0.1 that must hear nothing from a submission."""
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for sock in (tcp, udp):
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+    tcp.listen(8)
+    yield tcp, udp
+    tcp.close()
+    udp.close()
+
+
+def heard(tcp: socket.socket, udp: socket.socket) -> list[str]:
+    """What reached the listeners (the attack has ended: anything sent is already queued)."""
+    got = []
+    with contextlib.suppress(BlockingIOError):
+        conn, _ = tcp.accept()
+        conn.settimeout(1)
+        got.append(f"tcp connection: {conn.recv(100)!r}")
+        conn.close()
+    with contextlib.suppress(BlockingIOError):
+        got.append(f"udp: {udp.recv(100)!r}")
+    return got
+
+
+def gap(request: pytest.FixtureRequest, tier: isolation.Tier, name: str) -> None:
+    if tier.name == "C" and name in PLAIN_GAPS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=PLAIN_GAPS[name]))
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_attack_on_the_machine_is_blocked(
+        name: str, tier: isolation.Tier, request: pytest.FixtureRequest,
+        fixture_course: Course, tiny_stats: Exercise, reference_root: Path, worker_tmp: Path,
+        tmp_path: Path, listeners: tuple[socket.socket, socket.socket],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    gap(request, tier, name)
+    monkeypatch.setattr(plugin, "Limits", functools.partial(sandbox.Limits, disk_mb=DISK_MB,
+                                                            processes=PROCESSES))
+    course, exercise, staged = fixture_course, tiny_stats, None
+    tcp, udp = listeners
+    targets: dict[str, object] = {}
+    if name == "read-hidden-files":
+        targets = {"read": {"solution": str(HIDDEN / "stats.py"),
+                            "hidden test": str(HIDDEN / "tests" / "test_hidden.py"),
+                            "grader environ": f"/proc/{os.getpid()}/environ"}}
+    elif name == "rewrite-course-files":
+        copy = tmp_path / "course"
+        shutil.copytree(Path(__file__).parent / "fixtures" / "course", copy)
+        (copy / "ATTACK-SCRATCH").write_text("this copy may be attacked")
+        course = Course.load(copy)
+        exercise = course.get(tiny_stats.id)
+        targets = {"write": {
+            "support": str(copy / "exercises" / REL / "tests" / "support.py"),
+            "hidden test": str(copy / "solutions" / REL / "tests" / "test_hidden.py")}}
+    elif name == "network-exfil":
+        targets = {"tcp": tcp.getsockname()[1], "udp": udp.getsockname()[1]}
+    elif name == "signal-grader":
+        targets = {"grader": os.getpid()}
+    elif name == "cross-student-read":
+        targets = {"base": str(worker_tmp)}
+    root = templated(name, tmp_path, targets) if targets else ATTACKS / name / "submission"
+    if name == "cross-student-read":  # a batch's staging: the victim is graded beside it
+        staged = worker_tmp / "grader-batch-test"
+        batch.stage(reference_root, exercise, staged / "victim" / exercise.id)
+        root, _, _ = batch.stage(root, exercise, staged / "attacker" / exercise.id)
+    before = snapshot(tmp_path, worker_tmp)
+    try:
+        result = runner.grade_exercise(course, exercise, root, SEED)
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged)
+    text = observed(result)
+    assert len(result.tests) == 4, text
+    for leak in LEAKS.get(name, ()):
+        assert leak not in text, f"tier {tier.name}: the attack got through ({leak!r}):\n{text}"
+    assert result.score == 0.0, text
+    assert all(t.message for t in result.tests), text
+    for expected in BLOCKS[name].get(tier.name, ()):
+        assert expected in text, f"tier {tier.name}: expected {expected!r} in:\n{text}"
+    if name == "fork-bomb" and tier.name != "C":
+        children = int(re.findall(r"EAGAIN after (\d+) children", text)[0])
+        assert children < PROCESSES
+    assert heard(tcp, udp) == []
+    after = snapshot(tmp_path, worker_tmp)
+    if name == "rewrite-course-files" and tier.name == "C":
+        assert after != before  # the plain tier's gap, caught by the course hash
+    else:
+        assert after == before, "the attack wrote outside its sandbox"
+    healthy = grade(fixture_course, [tiny_stats], reference_root, seed=SEED)
+    assert healthy.score == healthy.max_score == 6.0, healthy.to_dict()
+
+
+def _sleepers(nonce: str) -> list[int]:
+    """Live processes running ``sleep 8.0<nonce>`` (the clean-exec daemon)."""
+    wanted = b"sleep\0" + f"8.0{nonce}".encode() + b"\0"
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _alive(int(entry)):
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if fh.read() == wanted:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
 def test_clean_exec_daemon_is_killed_with_its_worker(
-        fixture_course: Course, tiny_stats: Exercise, tmp_path: Path, worker_tmp: Path) -> None:
-    run = grade(fixture_course, [tiny_stats], ATTACKS / "clean-exec-daemon" / "submission",
-                seed=SEED)
+        tier: isolation.Tier, request: pytest.FixtureRequest, fixture_course: Course,
+        tiny_stats: Exercise, tmp_path: Path, worker_tmp: Path) -> None:
+    if tier.name != "A":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            f"tier {tier.name}: a daemon that calls setsid() and execs with an empty environment "
+            "cannot be told apart from other processes; only a PID namespace (tier A) ends it")))
+    nonce = str(secrets.randbelow(10**9))
+    root = templated("clean-exec-daemon", tmp_path, {"nonce": nonce})
+    run = grade(fixture_course, [tiny_stats], root, seed=SEED)
     assert run.score == 0.0
-    pids = _pids(tmp_path)
     try:
         time.sleep(0.2)
-        assert pids and not [pid for pid in pids if _alive(pid)]
+        assert not _sleepers(nonce), "the daemon outlived its worker"
     finally:
-        _end(pids)
-
-
-def test_rewritten_course_files_earn_nothing(tmp_path: Path, worker_tmp: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    course_root = tmp_path / "course"
-    shutil.copytree(Path(__file__).parent / "fixtures" / "course", course_root)
-    (course_root / "ATTACK-SCRATCH").write_text("this copy may be attacked")
-    monkeypatch.chdir(course_root)
-    course = Course.load(course_root)
-    run = grade(course, course.exercises, ATTACKS / "rewrite-course-files" / "submission",
-                seed=SEED)
-    assert run.score == 0.0, [(t.name, t.status) for t in run.exercises[0].tests]
-    assert run.exercises[0].message == "course files were modified during grading"
+        _end(_sleepers(nonce))

@@ -1,20 +1,28 @@
-"""Attack (a known gap of the plain tier): rewrite the course's trusted files on disk.
+"""Attack: rewrite the course's trusted files on disk.
 
-The worker runs as the grader's user, so it can edit the course it is graded against. Here it
-replaces the exercise's tests/support.py, which the judge imports lazily (after this worker has
-started), so that every hidden input becomes a list of zeros and a constant 0.0 answer passes
-the hidden tests. It could as well run any code in the judge from there.
+In the plain tier the worker runs as the grader's user, so it can edit the course it is graded
+against. Here it replaces the exercise's tests/support.py, so that every hidden input becomes a
+list of zeros and a constant 0.0 answer passes the hidden tests (it could as well run any code
+in the judge), and appends to the hidden test file.
 
-Safety: it only touches a course whose folder holds an ATTACK-SCRATCH file (the test's copy).
+``TARGETS`` (the paths in the test's scratch copy of the course) is filled in by
+tests/test_attacks.py; as shipped it is empty and the module touches nothing.
 """
 
-import os
-from pathlib import Path
+import errno
 
-grader_cwd = Path(os.readlink(f"/proc/{os.getppid()}/cwd"))
-if (grader_cwd / "ATTACK-SCRATCH").exists():
-    for support in grader_cwd.glob("exercises/*/*/tests/support.py"):
-        support.write_text("def values(seed, n=7):\n    return [0.0] * n\n")
+TARGETS = {}  # @TARGETS@
+
+for _label, _path in TARGETS.get("write", {}).items():
+    try:
+        with open(_path, "a", encoding="utf-8") as _fh:
+            if _label == "support":
+                _fh.write("\n\ndef values(seed, n=7):\n    return [0.0] * n\n")
+            else:
+                _fh.write("\n# rewritten by the submission\n")
+        print(f"OBSERVED write {_label}: written", flush=True)
+    except OSError as _exc:
+        print(f"OBSERVED write {_label}: {errno.errorcode.get(_exc.errno)}", flush=True)
 
 
 def mean(values):
