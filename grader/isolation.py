@@ -35,7 +35,7 @@ from pathlib import Path
 from grader import landlock, sandbox, seccomp
 
 ENV_VAR = "GRADER_ISOLATION"
-DEFAULT = "C"
+DEFAULT = "auto"
 ORDER = "ABC"
 NETWORKS = ("none", "loopback", "host")
 SANDBOX_UID = 65534  # the uid inside bubblewrap's user namespace (non-root graders)

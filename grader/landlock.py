@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import stat
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -85,7 +85,7 @@ def _libc() -> tuple[Callable[..., int], Callable[..., int]]:
 
 def abi() -> int:
     """The kernel's Landlock ABI version; 0 where Landlock is missing or disabled."""
-    if platform.system() != "Linux":
+    if not sys.platform.startswith("linux"):
         return 0
     try:
         syscall, _ = _libc()

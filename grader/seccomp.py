@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import platform
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +69,7 @@ def _load_library() -> Any:
 
 def available() -> bool:
     """Whether libseccomp can be loaded here."""
-    if platform.system() != "Linux":
+    if not sys.platform.startswith("linux"):
         return False
     try:
         _load_library()

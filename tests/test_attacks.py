@@ -240,7 +240,7 @@ def test_setsid_daemon_is_killed_with_its_worker(
 # -- attacks on the machine, once per isolation tier ---------------------------------------------
 
 HIDDEN = Path(__file__).parent / "fixtures" / "course" / "solutions" / REL
-DISK_MB = 4  # the disk-fill attack's budget: small, so that no tier writes much to find out
+DISK_MB = 2  # the disk-fill attack's budget: small, so that no tier writes much to find out
 PROCESSES = 128  # the fork bomb's: reached well within the call's 3 s on a busy machine
 # What each tier must show in the attack's output (its OBSERVED lines) or in its tests' messages.
 BLOCKS: dict[str, dict[str, tuple[str, ...]]] = {

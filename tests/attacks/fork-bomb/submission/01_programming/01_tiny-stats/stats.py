@@ -1,4 +1,4 @@
-"""Attack: a fork bomb. Bounded (at most 600 children, for at most 2.5 s) so that running the
+"""Attack: a fork bomb. Bounded (at most 300 children, for at most 2.5 s) so that running the
 corpus in a tier that does not stop it cannot exhaust a shared machine's process table."""
 
 import errno
@@ -8,7 +8,7 @@ import time
 
 def mean(values):
     made, stop, why = 0, time.monotonic() + 2.5, "not stopped"
-    while made < 600 and time.monotonic() < stop:
+    while made < 300 and time.monotonic() < stop:
         try:
             pid = os.fork()
         except OSError as exc:
