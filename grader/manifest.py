@@ -19,10 +19,6 @@ SKILLS = {
 }
 REQUIREMENTS = frozenset({"node", "docker", "r", "torch"})
 NETWORKS = ("none", "loopback", "host")  # what a worker may reach; see grader/isolation.py
-# Exercises that need a network but whose manifests do not say so yet. Transitional: delete an
-# entry once its exercise.toml declares `network`.
-_UNDECLARED_NETWORK = {"s3-model-registry": "host", "deploy-and-monitor": "host",
-                       "dockerfile": "loopback"}
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -172,7 +168,7 @@ def load_manifest(path: Path, rel: str) -> Exercise:
             raise ManifestError(path, f"manual[{i}]", "needs a string id and title and positive "
                                 "integer points")
         manual.append(ManualItem(raw["id"], raw["title"], raw["points"]))
-    network = _get(data, path, "network", str, _UNDECLARED_NETWORK.get(ex_id, "none"))
+    network = _get(data, path, "network", str, "none")
     if network not in NETWORKS:
         raise ManifestError(path, "network", f"{network!r} is not one of {', '.join(NETWORKS)}")
     return Exercise(id=ex_id, title=_get(data, path, "title", str), skill=skill, points=points,

@@ -1306,6 +1306,24 @@ def served(submission: Any, exercise_dir: Path, seed: int) -> dict[str, Any]:
 
 # -- a Docker engine, when one answers -------------------------------------------------------
 
+def docker_image(exercise_dir: Path, *args: Any) -> dict[str, Any]:
+    """Build and run the learner's image from the grader's own process (harness.docker_image).
+
+    Unlike the app checks, this does not run in the submission's worker: the learner's build
+    steps and server run inside the Docker engine's containers, and the worker's isolation
+    (tiers A and B: no network, no Docker socket) would leave the engine out of reach.
+    """
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dockerfile_harness",
+                                                  exercise_dir / "tests" / "harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result: dict[str, Any] = module.docker_image(*args)
+    return result
+
+
 @cache
 def docker_host() -> str | None:
     """The endpoint of the current Docker context (passed on as DOCKER_HOST, nothing else)."""
@@ -1326,8 +1344,8 @@ def docker_host() -> str | None:
 def docker_engine() -> str | None:
     """None when a Docker engine answers `docker info`, else why not (for the skip reason).
 
-    The probe runs with the environment the harness will use (PATH, a fresh HOME and the
-    endpoint), so an engine found here is one the worker can reach too.
+    The probe runs with the environment the build will use (PATH, a fresh HOME and the
+    endpoint), so an engine found here is one ``docker_image`` can reach too.
     """
     exe = shutil.which("docker")
     if exe is None:

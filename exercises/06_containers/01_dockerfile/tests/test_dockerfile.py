@@ -192,8 +192,8 @@ def image(submission, support, exercise_dir, grading_seed):
         if data is not None:
             context[name] = data
     rows = support.fresh_penguins(grading_seed + 2, 8)
-    result = submission.harness.docker_image(
-        context, cmd.port, [support.HEALTH_REQUEST, support.predict_request(rows)],
+    result = support.docker_image(
+        exercise_dir, context, cmd.port, [support.HEALTH_REQUEST, support.predict_request(rows)],
         support.docker_host())
     return {"result": result, "rows": rows, "model": support.load_model(exercise_dir)}
 
