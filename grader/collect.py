@@ -45,7 +45,7 @@ class Entry:
 
     parts: tuple[str, ...]
     size: int
-    read: Callable[[], bytes]
+    read: Callable[[int], bytes]  # reads at most the given number of bytes + 1
     problem: str = ""  # why it may not be taken, when it may not (a link, not a regular file)
     note: str = ""  # worth telling the instructor (a duplicate name in a zip)
 
@@ -140,16 +140,16 @@ def _folder_entries(root: Path, prefix: tuple[str, ...] = ()) -> Iterator[Entry]
                 yield Entry(parts, info.st_size, _reader(path))
 
 
-def _nothing() -> bytes:
+def _nothing(cap: int = 0) -> bytes:
     return b""
 
 
-def _reader(path: Path) -> Callable[[], bytes]:
-    def read() -> bytes:
+def _reader(path: Path) -> Callable[[int], bytes]:
+    def read(cap: int = MAX_FILE_BYTES) -> bytes:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(path, flags)
         with os.fdopen(fd, "rb") as fh:
-            return fh.read(MAX_FILE_BYTES + 1)
+            return fh.read(cap + 1)
     return read
 
 
@@ -227,10 +227,10 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> b
     return data
 
 
-def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
-    def read() -> bytes:
+def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[int], bytes]:
+    def read(cap: int = MAX_FILE_BYTES) -> bytes:
         with archive.open(info) as fh:
-            return fh.read(MAX_FILE_BYTES + 1)
+            return fh.read(cap + 1)
     return read
 
 
@@ -385,18 +385,20 @@ def _take(entries: Sequence[Entry], exercises: Sequence[Exercise], out: Path,
           report: StudentReport) -> None:
     names: dict[str, int] = {}
     for ex in exercises:
-        for f in ex.files:
+        for f in (*ex.files, *ex.artifacts):
             names[f] = names.get(f, 0) + 1
     unique = {f for f, n in names.items() if n == 1}
     for entry in entries:
         if entry.problem and "unsafe" in entry.problem:
             report.rejected.append((_printable("/".join(entry.parts)), entry.problem))
     for ex in exercises:
-        for rel_file in ex.files:
+        wanted = [(f, False) for f in ex.files] + [(f, True) for f in ex.artifacts]
+        for rel_file, artifact in wanted:
             label = f"{ex.rel}/{rel_file}"
             ranked = _candidates(entries, ex, rel_file, unique)
             if not ranked:
-                report.missing.append(label)
+                if not artifact:  # an artifact (a saved model) is optional: its tests say so
+                    report.missing.append(label)
                 continue
             best = ranked[0][1]
             others = [e for r, e in ranked[1:] if r == ranked[0][0]]
@@ -408,19 +410,20 @@ def _take(entries: Sequence[Entry], exercises: Sequence[Exercise], out: Path,
             if best.problem:
                 report.rejected.append((label, best.problem))
                 continue
-            if not allowed_file(rel_file):
+            if not allowed_file(rel_file, artifact):
                 report.rejected.append((label, "file type not allowed"))
                 continue
-            if best.size > MAX_FILE_BYTES:
-                report.rejected.append((label, f"larger than {MAX_FILE_BYTES // 2**20} MB"))
+            cap = ex.budget.artifact_mb * 2**20 if artifact else MAX_FILE_BYTES
+            if best.size > cap:
+                report.rejected.append((label, f"larger than {cap // 2**20} MB"))
                 continue
             try:
-                data = best.read()
+                data = best.read(cap)
             except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError) as exc:
                 report.rejected.append((label, f"cannot be read: {exc}"))
                 continue
-            if len(data) > MAX_FILE_BYTES:
-                report.rejected.append((label, f"larger than {MAX_FILE_BYTES // 2**20} MB"))
+            if len(data) > cap:
+                report.rejected.append((label, f"larger than {cap // 2**20} MB"))
                 continue
             target = out / ex.rel / rel_file
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -39,11 +39,11 @@ def _files_under(root: Path) -> Iterable[Path]:
 def course_hash(course: Course, ex: Exercise) -> str:
     """What grades an exercise on the course side: manifest, tests, support, harness, data."""
     digest = hashlib.sha256()
-    learner = set(ex.files)
+    learner = {*ex.files, *ex.artifacts}
     for base in (course.exercise_dir(ex), course.solution_dir(ex)):
         for path in _files_under(base):
             rel = path.relative_to(base).as_posix()
-            if rel in learner:  # the starter and the reference do not grade anybody
+            if rel in learner:  # the starter and the reference (and its model) grade nobody
                 continue
             digest.update(f"{base.parent.parent.name}/{rel}\0".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())

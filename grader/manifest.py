@@ -55,6 +55,7 @@ class Budget:
     call_seconds: float = 20.0
     exercise_seconds: float = 180.0
     memory_mb: int = 3072
+    artifact_mb: int = 128  # the largest artifact file a submission may hand in
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ class Exercise:
     harness: str | None = None  # course-owned module run in the worker beside learner code
     manual: tuple[ManualItem, ...] = ()
     network: str = "none"  # "loopback": serves itself on 127.0.0.1; "host": the tests' servers
+    # Files the learner's code makes (a saved model): copied when present, never required, and
+    # size-capped by budget.artifact_mb instead of the learner files' limit.
+    artifacts: tuple[str, ...] = ()
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -112,7 +116,7 @@ def load_manifest(path: Path, rel: str) -> Exercise:
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(path, "(file)", f"cannot be read: {exc}") from None
     known = {"id", "title", "skill", "points", "files", "tasks", "hints", "budget", "requires",
-             "harness", "manual", "network"}
+             "harness", "manual", "network", "artifacts"}
     for key in data:
         if key not in known:
             raise ManifestError(path, key, f"unknown field (known: {', '.join(sorted(known))})")
@@ -145,9 +149,12 @@ def load_manifest(path: Path, rel: str) -> Exercise:
         exercise_seconds=_get(budget_raw, path, "exercise_seconds", float,
                               Budget.exercise_seconds),
         memory_mb=_get(budget_raw, path, "memory_mb", int, Budget.memory_mb),
+        artifact_mb=_get(budget_raw, path, "artifact_mb", int, Budget.artifact_mb),
     )
+    if budget.artifact_mb <= 0:
+        raise ManifestError(path, "budget.artifact_mb", "must be a positive integer")
     for key in budget_raw:
-        if key not in ("call_seconds", "exercise_seconds", "memory_mb"):
+        if key not in ("call_seconds", "exercise_seconds", "memory_mb", "artifact_mb"):
             raise ManifestError(path, f"budget.{key}", "unknown field")
     requires = _get(data, path, "requires", list, [])
     for req in requires:
@@ -168,10 +175,15 @@ def load_manifest(path: Path, rel: str) -> Exercise:
             raise ManifestError(path, f"manual[{i}]", "needs a string id and title and positive "
                                 "integer points")
         manual.append(ManualItem(raw["id"], raw["title"], raw["points"]))
+    artifacts = _get(data, path, "artifacts", list, [])
+    if any(type(f) is not str or not f or f.startswith("/") or ".." in f for f in artifacts):
+        raise ManifestError(path, "artifacts", "must be a list of relative file names")
+    if set(artifacts) & set(files):
+        raise ManifestError(path, "artifacts", "names a file already in files: list each once")
     network = _get(data, path, "network", str, "none")
     if network not in NETWORKS:
         raise ManifestError(path, "network", f"{network!r} is not one of {', '.join(NETWORKS)}")
     return Exercise(id=ex_id, title=_get(data, path, "title", str), skill=skill, points=points,
                     files=tuple(files), tasks=tuple(tasks), hints=tuple(hints), budget=budget,
                     requires=tuple(requires), rel=rel, harness=harness, manual=tuple(manual),
-                    network=network)
+                    network=network, artifacts=tuple(artifacts))

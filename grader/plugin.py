@@ -59,10 +59,13 @@ class GradingPlugin:
             source=self.source, files=self.ex.files, modules=self.ex.modules,
             call_seconds=budget.call_seconds, exercise_seconds=budget.exercise_seconds,
             limits=Limits(memory_mb=budget.memory_mb,
-                          cpu_seconds=int(budget.exercise_seconds) + 30),
+                          cpu_seconds=int(budget.exercise_seconds) + 30,
+                          # the copied artifacts sit in the worker's folder too
+                          disk_mb=Limits.disk_mb + budget.artifact_mb * len(self.ex.artifacts)),
             harness=(self.course.exercise_dir(self.ex) / self.ex.harness
                      if self.ex.harness else None),
-            network=self.ex.network, readable=(data,) if data.is_dir() else ())
+            network=self.ex.network, readable=(data,) if data.is_dir() else (),
+            artifacts=self.ex.artifacts, artifact_bytes=budget.artifact_mb * 1024 * 1024)
         self._submission = Submission(spec, self.ex.id)
         yield self._submission
         self._submission.close()

@@ -95,6 +95,8 @@ class WorkerSpec:
     harness: Path | None = None  # course-owned helper run beside the learner's code
     network: str = "none"  # "loopback": serves itself on 127.0.0.1; "host": reaches the grader's
     readable: tuple[Path, ...] = ()  # course folders the learner may read (the public data)
+    artifacts: tuple[str, ...] = ()  # files the learner's code saved: copied when present
+    artifact_bytes: int = sandbox.MAX_FILE_BYTES  # the size cap of each artifact
 
 
 class _Worker:
@@ -109,7 +111,8 @@ class _Worker:
         self.dir = self.root / "submission"
         home = self.root / "home"
         home.mkdir()
-        self.copy_report = sandbox.copy_submission(spec.source, spec.files, self.dir)
+        self.copy_report = sandbox.copy_submission(spec.source, spec.files, self.dir,
+                                                   spec.artifacts, spec.artifact_bytes)
         modules = list(spec.modules)
         if spec.harness is not None:
             shutil.copyfile(spec.harness, self.dir / f"{HARNESS}.py")
@@ -400,6 +403,11 @@ class Submission:
     def module(self, name: str) -> ModuleProxy:
         """One of the learner's modules by name."""
         return ModuleProxy(self, name)
+
+    @property
+    def copy_report(self) -> sandbox.CopyReport | None:
+        """What was copied, missing or refused when the current worker started (None before)."""
+        return self._worker.copy_report if self._worker is not None else None
 
     def read_file(self, rel: str, max_bytes: int = 64 * 1024 * 1024) -> bytes:
         """Bytes of a file the submission wrote in its working folder (no links, size-capped)."""

@@ -27,7 +27,8 @@ ENGINE_TESTS = ("tests/conftest.py", "tests/test_manifest.py", "tests/test_resul
                 "tests/test_cli.py", "tests/test_plaindata.py", "tests/test_proxy.py",
                 "tests/test_golden.py", "tests/test_attacks.py")
 ENGINE_TEST_DIRS = ("tests/fixtures/course", "tests/golden", "tests/attacks")
-SCRIPTS = ("scripts/bench.py",)  # `make lint` checks scripts/; data generators stay behind
+# `make lint` checks scripts/; `make setup` fetches the text data; other generators stay behind
+SCRIPTS = ("scripts/bench.py", "scripts/fetch_text_data.py")
 WORKFLOW_TEMPLATE = Path("docs/templates/github-classroom.yml")
 WORKFLOW = Path(".github/workflows/grade.yml")
 SKIP_NAMES = frozenset({"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache",
@@ -115,6 +116,8 @@ def build(course: Course, out: Path, exercise_ids: Sequence[str] = (),
             copy_tree(root / name, out / name, report)
     for ex in exercises:
         copy_tree(course.exercise_dir(ex), out / "exercises" / ex.rel, report)
+        for name in ex.artifacts:  # a model saved in the course copy is nobody's starter
+            (out / "exercises" / ex.rel / name).unlink(missing_ok=True)
         notebook = course.notebook(ex)
         if notebook.is_file():
             copy_file(notebook, out / notebook.relative_to(root), report)

@@ -29,6 +29,9 @@ ALLOWED_SUFFIXES = frozenset({
     ".js", ".mjs", ".r", ".html", ".cfg", ".ini",
 })
 ALLOWED_NAMES = frozenset({"Dockerfile", ".dockerignore", "requirements.txt"})
+# Artifacts (files the learner's code saves, such as a model) may also be safetensors: plain
+# tensors and a JSON header, never pickle (so no .bin, .pt or .pkl).
+ARTIFACT_SUFFIXES = ALLOWED_SUFFIXES | {".safetensors"}
 MAX_FILE_BYTES = 5 * 1024 * 1024
 WATCH_SECONDS = 0.25
 
@@ -55,26 +58,36 @@ class CopyReport:
     rejected: tuple[tuple[str, str], ...]
 
 
-def allowed_file(name: str) -> bool:
-    """Whether a file of this name may be copied from a submission."""
+def allowed_file(name: str, artifact: bool = False) -> bool:
+    """Whether a file of this name may be copied from a submission (as a learner file, or as an
+    artifact such as a saved model)."""
     base = os.path.basename(name)
-    return base in ALLOWED_NAMES or Path(base).suffix.lower() in ALLOWED_SUFFIXES
+    suffixes = ARTIFACT_SUFFIXES if artifact else ALLOWED_SUFFIXES
+    return base in ALLOWED_NAMES or Path(base).suffix.lower() in suffixes
 
 
-def copy_submission(source: Path, files: Sequence[str], dest: Path) -> CopyReport:
-    """Copy the declared learner files, and nothing else, into ``dest``."""
+def copy_submission(source: Path, files: Sequence[str], dest: Path,
+                    artifacts: Sequence[str] = (),
+                    artifact_bytes: int = MAX_FILE_BYTES) -> CopyReport:
+    """Copy the declared learner files and artifacts, and nothing else, into ``dest``.
+
+    A missing learner file is reported in ``missing``; a missing artifact is simply not copied
+    (the exercise's tests say what to run to make it).
+    """
     copied: list[str] = []
     missing: list[str] = []
     rejected: list[tuple[str, str]] = []
     dest.mkdir(parents=True, exist_ok=True)
-    for rel in files:
-        if not allowed_file(rel):
+    wanted = [(rel, False) for rel in files] + [(rel, True) for rel in artifacts]
+    for rel, artifact in wanted:
+        if not allowed_file(rel, artifact):
             rejected.append((rel, "file type not allowed"))
             continue
         try:
-            data = _read_regular(source, rel)
+            data = _read_regular(source, rel, artifact_bytes if artifact else MAX_FILE_BYTES)
         except FileNotFoundError:
-            missing.append(rel)
+            if not artifact:
+                missing.append(rel)
             continue
         except _Refused as exc:
             rejected.append((rel, str(exc)))
