@@ -62,7 +62,7 @@ lab: $(STAMP) $(DATA) ## Open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(STAMP) $(DATA) $(REF_MODEL) lint ## Run the project's own tests (engine, golden, attacks, content, notebooks)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --durations=20
 
 test-slow: $(STAMP) $(DATA) $(REF_MODEL) ## Run the long opt-in checks too
 	$(BIN)/python -m pytest -q

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from grader import sandbox
 from grader.course import Course
 from grader.manifest import Exercise
 from grader.outcomes import SubmissionProblem
@@ -60,8 +61,7 @@ class GradingPlugin:
             call_seconds=budget.call_seconds, exercise_seconds=budget.exercise_seconds,
             limits=Limits(memory_mb=budget.memory_mb,
                           cpu_seconds=int(budget.exercise_seconds) + 30,
-                          # the copied artifacts sit in the worker's folder too
-                          disk_mb=Limits.disk_mb + budget.artifact_mb * len(self.ex.artifacts)),
+                          **self._artifact_room()),
             harness=(self.course.exercise_dir(self.ex) / self.ex.harness
                      if self.ex.harness else None),
             network=self.ex.network, readable=(data,) if data.is_dir() else (),
@@ -70,6 +70,13 @@ class GradingPlugin:
         yield self._submission
         self._submission.close()
         self.result.submission_seconds = self._submission.seconds
+
+    def _artifact_room(self) -> dict[str, int]:
+        """More disk for a worker whose folder also holds the learner's artifacts."""
+        if not self.ex.artifacts:
+            return {}
+        return {"disk_mb": sandbox.Limits.disk_mb
+                + self.ex.budget.artifact_mb * len(self.ex.artifacts)}
 
     @pytest.fixture(scope="session")
     def support(self) -> ModuleType:

@@ -154,7 +154,8 @@ def test_stale_pyc_is_not_run_even_inside_the_worker_folder(
     root = prepared("stale-pyc", tmp_path, reference_root) / REL
     real_copy = sandbox.copy_submission
 
-    def copy_everything(source: Path, files: tuple[str, ...], dest: Path) -> sandbox.CopyReport:
+    def copy_everything(source: Path, files: tuple[str, ...], dest: Path,
+                        *artifacts: object) -> sandbox.CopyReport:
         report = real_copy(source, files, dest)
         shutil.copytree(source, dest, dirs_exist_ok=True)
         return report
