@@ -44,7 +44,7 @@ DATASETS = {"breast_cancer": load_breast_cancer, "wine": load_wine, "iris": load
 HERE = Path(__file__).resolve().parent
 
 
-def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def bundled_dataset(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Features, string class labels and feature names of a dataset bundled with sklearn."""
     bunch = DATASETS[name]()
     labels = np.asarray(bunch.target_names)[bunch.target]
@@ -113,7 +113,7 @@ def main() -> None:
         ("wine", "mlp", HERE / "models" / "wine_mlp.json"),
     ]
     for dataset, model, out in jobs:
-        x, y, names = load_dataset(dataset)
+        x, y, names = bundled_dataset(dataset)
         out = out or HERE / "models" / f"{dataset}_{model or 'logreg'}.json"
         pipeline = fit(make_pipeline(model or "logreg"), x, y)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ def trained(dataset: str, model: str, seed: int, hidden: tuple[int, ...] = (16,)
     if key not in cache:
         if len(cache) > 64:
             cache.clear()
-        x, y, names = ex.load_dataset(dataset)
+        x, y, names = ex.bundled_dataset(dataset)
         order = np.random.default_rng(seed).permutation(len(x))
         cut = int(0.7 * len(x))
         pipeline = ex.fit(ex.make_pipeline(model, seed % 1000, hidden, activation, max_iter=150),
