@@ -46,10 +46,11 @@ NAMES = sorted(p.name for p in ATTACKS.iterdir() if (p / "submission").is_dir())
 SEED = 424242
 REL = "01_programming/01_tiny-stats"
 # What an attack honestly earns when it is not 0: forging the answer to the public median test
-# is the same as returning that test's known answer.
-EARNS = {"forged-reply-in-call": 2.0}
+# is the same as returning that test's known answer; remembering both public answers earns the
+# public points, and the hidden tests (inputs made in the parent) must give nothing more.
+EARNS = {"forged-reply-in-call": 2.0, "seed-tampering": 4.0}
 # Attacks that only burn time get a short per-call budget so the corpus stays fast.
-QUICK_TIMEOUT = {"sigterm-ignored"}
+QUICK_TIMEOUT = {"sigterm-ignored", "patched-timers"}
 
 
 def _capped(result: ExerciseResult) -> bool:
@@ -62,6 +63,10 @@ CHECKS: dict[str, Callable[[ExerciseResult], bool]] = {
     "memory-bomb": lambda result: all("MemoryError" in t.message for t in result.tests),
     "print-flood": _capped,
     "sigterm-ignored": lambda result: all(t.status == "timeout" for t in result.tests),
+    "patched-timers": lambda result: all(t.status == "timeout" for t in result.tests),
+    "shared-mmap-bomb": lambda result: all("memory" in t.message.lower() for t in result.tests),
+    "seed-tampering": lambda result: all(t.status == "passed" for t in result.tests
+                                         if not t.hidden),
     "exit-at-import": lambda result: all("os._exit()" in t.message for t in result.tests),
     "forged-protocol-at-import": lambda result: all("out of turn" in t.message
                                                     for t in result.tests),
