@@ -61,8 +61,16 @@ list: $(STAMP) ## List exercises, points and your last status
 lab: $(STAMP) $(DATA) ## Open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Tests that grade the course's exercises: independent and CPU-bound, so they run on up to four
+# cores; the engine's tests (process hunting, timing, attacks) run alone first.
+EXERCISE_TESTS := $(wildcard tests/test_content.py tests/test_known_bad.py tests/test_notebooks.py tests/test_saved_model.py)
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: $(STAMP) $(DATA) $(REF_MODEL) lint ## Run the project's own tests (engine, golden, attacks, content, notebooks)
-	$(BIN)/python -m pytest -q -m "not slow" --durations=20
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10 $(addprefix --ignore=,$(EXERCISE_TESTS))
+ifneq ($(EXERCISE_TESTS),)
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10 -n $(JOBS) $(EXERCISE_TESTS)
+endif
 
 test-slow: $(STAMP) $(DATA) $(REF_MODEL) ## Run the long opt-in checks too
 	$(BIN)/python -m pytest -q
