@@ -106,9 +106,9 @@ def stage(student_dir: Path, ex: Exercise, stage_root: Path) -> tuple[Path, str,
         notes.append(f"{link} is a symbolic link: nothing was taken from it")
     else:
         report = copy_submission(student_dir / ex.rel, ex.files, target, ex.artifacts,
-                                 ex.budget.artifact_mb * 1024 * 1024)
+                                 ex.budget.artifact_bytes)
         notes += [f"{name}: {why}" for name, why in report.rejected]
-    return root, fingerprint.files_hash(target, (*ex.files, *ex.artifacts)), notes
+    return root, fingerprint.files_hash(target, ex.handed_in), notes
 
 
 @dataclass(frozen=True)

@@ -385,7 +385,7 @@ def _take(entries: Sequence[Entry], exercises: Sequence[Exercise], out: Path,
           report: StudentReport) -> None:
     names: dict[str, int] = {}
     for ex in exercises:
-        for f in (*ex.files, *ex.artifacts):
+        for f in ex.handed_in:
             names[f] = names.get(f, 0) + 1
     unique = {f for f, n in names.items() if n == 1}
     for entry in entries:
@@ -413,7 +413,7 @@ def _take(entries: Sequence[Entry], exercises: Sequence[Exercise], out: Path,
             if not allowed_file(rel_file, artifact):
                 report.rejected.append((label, "file type not allowed"))
                 continue
-            cap = ex.budget.artifact_mb * 2**20 if artifact else MAX_FILE_BYTES
+            cap = ex.budget.artifact_bytes if artifact else MAX_FILE_BYTES
             if best.size > cap:
                 report.rejected.append((label, f"larger than {cap // 2**20} MB"))
                 continue

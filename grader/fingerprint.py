@@ -39,7 +39,7 @@ def _files_under(root: Path) -> Iterable[Path]:
 def course_hash(course: Course, ex: Exercise) -> str:
     """What grades an exercise on the course side: manifest, tests, support, harness, data."""
     digest = hashlib.sha256()
-    learner = {*ex.files, *ex.artifacts}
+    learner = set(ex.handed_in)
     for base in (course.exercise_dir(ex), course.solution_dir(ex)):
         for path in _files_under(base):
             rel = path.relative_to(base).as_posix()

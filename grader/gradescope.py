@@ -39,7 +39,7 @@ def build_zip(course: Course, out: Path, exercise_ids: Sequence[str] = ()) -> li
             hidden = course.solution_dir(ex)
             if hidden.is_dir():
                 copy_tree(hidden, root / "solutions" / ex.rel, report)
-                for name in (*ex.files, *ex.artifacts):  # hidden tests, not the answers
+                for name in ex.handed_in:  # the autograder needs hidden tests, not the answers
                     (root / "solutions" / ex.rel / name).unlink(missing_ok=True)
         for name in ENTRY_POINTS:
             shutil.copyfile(templates / name, root / name)

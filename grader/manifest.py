@@ -57,6 +57,11 @@ class Budget:
     memory_mb: int = 3072
     artifact_mb: int = 128  # the largest artifact file a submission may hand in
 
+    @property
+    def artifact_bytes(self) -> int:
+        """The size cap of one artifact file, in bytes."""
+        return self.artifact_mb * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -83,6 +88,11 @@ class Exercise:
     def modules(self) -> tuple[str, ...]:
         """Python modules among the learner files, importable by the worker."""
         return tuple(f[:-3] for f in self.files if f.endswith(".py") and "/" not in f)
+
+    @property
+    def handed_in(self) -> tuple[str, ...]:
+        """Everything a submission may hand in: the learner files, then the artifacts."""
+        return (*self.files, *self.artifacts)
 
     @property
     def skill_title(self) -> str:

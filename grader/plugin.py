@@ -65,7 +65,7 @@ class GradingPlugin:
             harness=(self.course.exercise_dir(self.ex) / self.ex.harness
                      if self.ex.harness else None),
             network=self.ex.network, readable=(data,) if data.is_dir() else (),
-            artifacts=self.ex.artifacts, artifact_bytes=budget.artifact_mb * 1024 * 1024)
+            artifacts=self.ex.artifacts, artifact_bytes=budget.artifact_bytes)
         self._submission = Submission(spec, self.ex.id)
         yield self._submission
         self._submission.close()
