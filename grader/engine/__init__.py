@@ -1,0 +1,1 @@
+"""Grade one submission: manifests, course, runner, pytest plugin, worker proxy, results."""

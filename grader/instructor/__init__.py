@@ -1,0 +1,1 @@
+"""An instructor's steps: release, collect, batch, gradebook, exports, nbgrader, Classroom."""

@@ -1,0 +1,1 @@
+"""What a learner touches besides the terminal: notebook helpers, hints, progress."""

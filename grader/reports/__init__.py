@@ -1,0 +1,1 @@
+"""Result writers for one run: terminal, JSON, HTML, Gradescope results.json."""
