@@ -12,7 +12,7 @@ __all__ = ["check", "load"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from grader import notebook
+        from grader.learner import notebook
 
         return getattr(notebook, name)
     raise AttributeError(f"module 'grader' has no attribute {name!r}")

@@ -135,29 +135,30 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                            help="a `grader grade --json` file (default: the last `make grade`)")
 
 
-INSTRUCTOR = ("release", "collect", "batch", "gradebook", "manual", "export", "gradescope",
-              "classroom")
+INSTRUCTOR = ("release", "collect", "batch", "gradebook", "manual", "export", "gradescope")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns 0 whenever grading completed, whatever the score."""
     args = _parser().parse_args(argv)
-    from grader.course import Course, CourseNotFound
+    from grader.engine.course import Course, CourseNotFound
 
     try:
         course = Course.load(args.course) if args.course else Course.find()
     except CourseNotFound as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    from grader.isolation import IsolationError
+    from grader.sandbox.isolation import IsolationError
 
     try:
         if args.command == "list":
             return _list(course)
         if args.command == "hint":
             return _hint(course, args.id, args.level)
+        if args.command == "classroom":
+            return _classroom(course, args.results)
         if args.command in INSTRUCTOR:
-            from grader import instructor_cli
+            from grader.instructor import commands as instructor_cli
 
             return int(getattr(instructor_cli, args.command)(course, args))
         ids = [args.id] if args.command == "check" else args.ids
@@ -172,12 +173,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _classroom(course: object, results: Path | None) -> int:
+    """Report the last results to GitHub Classroom (runs in the learner's repository)."""
+    from grader.engine.course import Course
+    from grader.learner.progress import last_scores
+    from grader.reports.classroom import from_results, report
+
+    assert isinstance(course, Course)
+    rows = from_results(results) if results else last_scores(course.root)
+    if not rows:
+        print("grader: no grading results: run `make grade` first", file=sys.stderr)
+        return 1
+    report(rows)
+    return 0
+
+
 def _list(course: object) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from grader.course import Course
-    from grader.progress import Progress
+    from grader.engine.course import Course
+    from grader.learner.progress import Progress
 
     assert isinstance(course, Course)
     progress = Progress(course.root)
@@ -195,9 +211,9 @@ def _list(course: object) -> int:
 
 
 def _hint(course: object, ex_id: str, level: int | None) -> int:
-    from grader.course import Course
-    from grader.hints import hint
-    from grader.progress import Progress
+    from grader.engine.course import Course
+    from grader.learner.hints import hint
+    from grader.learner.progress import Progress
 
     assert isinstance(course, Course)
     ex = course.get(ex_id)
@@ -214,11 +230,11 @@ def _hint(course: object, ex_id: str, level: int | None) -> int:
 
 def _grade(course: object, ids: list[str], submission: Path | None, seed: int | None,
            json_path: str | None, verbose: bool, quiet: bool) -> int:
-    from grader.course import Course
-    from grader.progress import Progress
-    from grader.report_json import write_json
-    from grader.report_terminal import render
-    from grader.runner import grade
+    from grader.engine.course import Course
+    from grader.engine.runner import grade
+    from grader.learner.progress import Progress
+    from grader.reports.json_results import write_json
+    from grader.reports.terminal import render
 
     assert isinstance(course, Course)
     exercises = [course.get(i) for i in ids] if ids else course.exercises

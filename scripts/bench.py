@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.course import Course
-from grader.proxy import Submission, WorkerSpec
-from grader.runner import grade
+from grader.engine.course import Course
+from grader.engine.proxy import Submission, WorkerSpec
+from grader.engine.runner import grade
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "course"
@@ -130,7 +130,7 @@ def bench_isolation(runs: int) -> None:
     Tiers are interleaved run by run, so that a busy machine slows them alike; the added cost
     of a tier is its median minus tier C's.
     """
-    from grader import isolation
+    from grader.sandbox import isolation
 
     tiers: dict[str, isolation.Tier] = {}
     for name in isolation.ORDER:
@@ -190,7 +190,7 @@ def bench_isolation(runs: int) -> None:
 
 def bench_batch(root: Path, copies: int, jobs: int) -> None:
     """`grader batch` on N copies of the reference solutions and N starters."""
-    from grader import batch
+    from grader.instructor import batch
 
     course = Course.load(root)
     if not (root / "solutions").is_dir():

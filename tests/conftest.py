@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import isolation
-from grader.course import Course
-from grader.manifest import Exercise
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
+from grader.sandbox import isolation
 
 TESTS = Path(__file__).resolve().parent
 FIXTURE_COURSE = TESTS / "fixtures" / "course"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.collect import collect
-from grader.course import Course
-from grader.manifest import ManifestError, load_manifest
-from grader.sandbox import MAX_FILE_BYTES, copy_submission
+from grader.engine.course import Course
+from grader.engine.manifest import ManifestError, load_manifest
+from grader.instructor.collect import collect
+from grader.sandbox.limits import MAX_FILE_BYTES, copy_submission
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 GOOD = (FIXTURE / "exercises/01_programming/01_tiny-stats/exercise.toml").read_text()

@@ -34,12 +34,15 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, isolation, plugin, runner, sandbox
 from grader.cli import main as grader_cli
-from grader.course import Course
-from grader.manifest import Budget, Exercise
-from grader.results import ExerciseResult
-from grader.runner import grade
+from grader.engine import plugin, runner
+from grader.engine.course import Course
+from grader.engine.manifest import Budget, Exercise
+from grader.engine.results import ExerciseResult
+from grader.engine.runner import grade
+from grader.instructor import batch
+from grader.sandbox import isolation
+from grader.sandbox import limits as sandbox
 
 ATTACKS = Path(__file__).resolve().parent / "attacks"
 NAMES = sorted(p.name for p in ATTACKS.iterdir() if (p / "submission").is_dir())
@@ -153,8 +156,8 @@ def test_stale_pyc_is_not_run_even_inside_the_worker_folder(
         tmp_path: Path, reference_root: Path, worker_tmp: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Defence in depth: bytecode that did reach the worker's folder is still ignored."""
-    from grader.outcomes import NotAttempted
-    from grader.proxy import Submission, WorkerSpec
+    from grader.engine.outcomes import NotAttempted
+    from grader.engine.proxy import Submission, WorkerSpec
 
     root = prepared("stale-pyc", tmp_path, reference_root) / REL
     real_copy = sandbox.copy_submission

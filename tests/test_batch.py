@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, fingerprint
-from grader.collect import collect
-from grader.course import Course
-from grader.gradebook import Gradebook
+from grader.engine import fingerprint
+from grader.engine.course import Course
+from grader.instructor import batch
+from grader.instructor.collect import collect
+from grader.instructor.gradebook import Gradebook
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 CLASS = Path(__file__).parent / "fixtures" / "class"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.collect import MAX_FILE_BYTES, collect, sanitise
-from grader.course import Course
+from grader.engine.course import Course
+from grader.instructor.collect import MAX_FILE_BYTES, collect, sanitise
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 CLASS = Path(__file__).parent / "fixtures" / "class"

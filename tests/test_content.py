@@ -11,10 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.course import Course
-from grader.manifest import Exercise
-from grader.results import ExerciseResult
-from grader.runner import grade_exercise, missing_requirements
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
+from grader.engine.results import ExerciseResult
+from grader.engine.runner import grade_exercise, missing_requirements
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = Course.load(ROOT)

@@ -17,13 +17,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader import fingerprint
-from grader.course import Course
-from grader.export import export
-from grader.gradebook import Grade, Gradebook
-from grader.report_classroom import report as classroom_report
-from grader.report_csv import IDENTITY, POINTS_ROW, TOTAL
-from grader.results import ExerciseResult, RunResult, TestResult
+from grader.engine import fingerprint
+from grader.engine.course import Course
+from grader.engine.results import ExerciseResult, RunResult, TestResult
+from grader.reports.classroom import report as classroom_report
+from grader.instructor.export import export
+from grader.instructor.gradebook import Grade, Gradebook
+from grader.instructor.gradebook_csv import IDENTITY, POINTS_ROW, TOTAL
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,7 +236,7 @@ def _course_with_templates(tmp_path: Path) -> Course:
 
 
 def test_gradescope_autograder_zip(tmp_path: Path) -> None:
-    from grader.gradescope import build_zip
+    from grader.instructor.gradescope import build_zip
 
     course = _course_with_templates(tmp_path)
     out = tmp_path / "autograder.zip"
@@ -255,7 +255,7 @@ def test_gradescope_autograder_zip(tmp_path: Path) -> None:
 
 
 def test_gradescope_run_grades_a_flat_upload(course: Course, tmp_path: Path) -> None:
-    from grader.gradescope import run
+    from grader.instructor.gradescope import run
 
     upload = tmp_path / "submission"
     upload.mkdir()

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from grader.course import Course
-from grader.manifest import Exercise
-from grader.runner import grade
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
+from grader.engine.runner import grade
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SCENARIOS = sorted(p.name for p in GOLDEN.iterdir() if (p / "submission").is_dir())

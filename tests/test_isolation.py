@@ -21,13 +21,14 @@ from pathlib import Path
 import pytest
 from conftest import processes_of
 
-from grader import isolation, sandbox
 from grader.cli import main as grader_cli
-from grader.course import Course
-from grader.manifest import Exercise
-from grader.outcomes import CallTimeout, SubmissionCrashed
-from grader.proxy import Submission, WorkerSpec
-from grader.runner import grade
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
+from grader.engine.outcomes import CallTimeout, SubmissionCrashed
+from grader.engine.proxy import Submission, WorkerSpec
+from grader.engine.runner import grade
+from grader.sandbox import isolation
+from grader.sandbox import limits as sandbox
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 GOLDEN_SEED = 20240611
@@ -246,7 +247,7 @@ def test_a_worker_dies_with_a_grader_killed_by_sigkill(tier: isolation.Tier,
     code = textwrap.dedent(f"""
         import os
         from pathlib import Path
-        from grader.proxy import Submission, WorkerSpec
+        from grader.engine.proxy import Submission, WorkerSpec
         sub = Submission(WorkerSpec(source=Path({str(learner)!r}), files=("probe.py",),
                                     modules=("probe",), call_seconds=60, exercise_seconds=60))
         sub.token()
@@ -357,7 +358,7 @@ def test_the_watchdog_stops_many_small_files(tmp_path: Path) -> None:
 def test_a_failed_confinement_never_runs_learner_code(
         tier: isolation.Tier, make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that cannot apply its isolation reports it, rather than run less isolated."""
-    from grader.outcomes import ImportFailed
+    from grader.engine.outcomes import ImportFailed
 
     if tier.name == "C":
         pytest.skip("tier C applies nothing inside the worker")

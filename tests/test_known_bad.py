@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course
-from grader.runner import grade_exercise, missing_requirements
+from grader.engine.course import Course
+from grader.engine.runner import grade_exercise, missing_requirements
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = Course.load(ROOT)

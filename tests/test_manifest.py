@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course
-from grader.manifest import ManifestError, load_manifest
-from grader.runner import grade
+from grader.engine.course import Course
+from grader.engine.manifest import ManifestError, load_manifest
+from grader.engine.runner import grade
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 GOOD = (FIXTURE / "exercises/01_programming/01_tiny-stats/exercise.toml").read_text()
@@ -105,7 +105,8 @@ def test_manual_items_are_pending_and_missing_runtimes_skip(
     manifest.write_text(manifest.read_text().replace('id = "tiny-stats"',
                                                      'id = "tiny-stats"\nrequires = ["r"]'))
     loaded = Course.load(course)
-    monkeypatch.setattr("grader.runner.shutil.which", lambda name: None)  # a machine without R
+    # a machine without R
+    monkeypatch.setattr("grader.engine.runner.shutil.which", lambda name: None)
     result = grade(loaded, loaded.exercises, course / "solutions", seed=1).exercises[0]
     assert result.status == "skipped" and result.max_score == 0
     assert "r-base-core" in result.message

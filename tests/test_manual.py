@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.cli import main
-from grader.gradebook import Gradebook
+from grader.instructor.gradebook import Gradebook
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 REL = "01_programming/01_tiny-stats"

@@ -8,9 +8,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader.course import Course
-from grader.notebook import SUBMISSION_ENV
-from grader.runner import missing_requirements
+from grader.engine.course import Course
+from grader.engine.runner import missing_requirements
+from grader.learner.notebook import SUBMISSION_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = Course.load(ROOT)

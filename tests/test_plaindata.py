@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from grader import plaindata
-from grader.plaindata import NotPlainData, ProtocolError, decode, dumps_message, encode
+from grader.engine import plaindata
+from grader.engine.plaindata import NotPlainData, ProtocolError, decode, dumps_message, encode
 
 
 def round_trip(value: Any) -> Any:

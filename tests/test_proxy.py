@@ -14,8 +14,8 @@ from types import FrameType
 
 import pytest
 
-from grader import proxy, sandbox
-from grader.outcomes import (
+from grader.engine import proxy
+from grader.engine.outcomes import (
     CallTimeout,
     ImportFailed,
     MissingFunction,
@@ -24,7 +24,8 @@ from grader.outcomes import (
     SubmissionCrashed,
     SubmissionRaised,
 )
-from grader.proxy import Submission, WorkerSpec
+from grader.engine.proxy import Submission, WorkerSpec
+from grader.sandbox import limits as sandbox
 
 Make = Callable[..., Submission]
 
@@ -473,7 +474,7 @@ def test_a_learner_module_named_like_a_module_the_worker_uses_is_reported(
 def test_a_worker_dies_with_a_grader_killed_by_sigkill(learner: Path, tmp_path: Path) -> None:
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from grader.proxy import Submission, WorkerSpec
+        from grader.engine.proxy import Submission, WorkerSpec
         sub = Submission(WorkerSpec(source=Path({str(learner)!r}), files=("mod.py",),
                                     modules=("mod",), call_seconds=60, exercise_seconds=60))
         print(sub.pid(), flush=True)

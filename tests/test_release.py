@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from grader.cli import main
-from grader.course import Course
-from grader.release import build, significant_lines
+from grader.engine.course import Course
+from grader.instructor.release import build, significant_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "course"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.results import ExerciseResult, RunResult, TestResult
+from grader.engine.results import ExerciseResult, RunResult, TestResult
 
 
 def ex_with(*statuses: str) -> ExerciseResult:

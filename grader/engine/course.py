@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.manifest import Exercise, ManifestError, load_manifest
+from grader.engine.manifest import Exercise, ManifestError, load_manifest
 
 
 class CourseNotFound(RuntimeError):
@@ -47,7 +47,7 @@ class Course:
         for candidate in (here, *here.parents):
             if (candidate / "exercises").is_dir() and (candidate / "grader").is_dir():
                 return cls.load(candidate)
-        package_root = Path(__file__).resolve().parent.parent
+        package_root = Path(__file__).resolve().parents[2]
         if (package_root / "exercises").is_dir():
             return cls.load(package_root)
         raise CourseNotFound("no course found: run this inside the course repository")

@@ -10,17 +10,22 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from grader.course import Course
-from grader.manifest import Exercise
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
 
 SKIP_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".git"})
-# Engine modules that only present, store or move grades: editing them leaves grades current.
-# Every other module (and any new one) is taken to affect how submissions are graded.
+# Modules that only present, store or move grades (paths below grader/): editing them leaves
+# grades current. Every other module (and any new one) is taken to affect how submissions are
+# graded: the engine and sandbox wings whole, and whatever else is added.
 PRESENTATION = frozenset({
-    "__init__.py", "__main__.py", "cli.py", "instructor_cli.py", "hints.py", "progress.py",
-    "notebook.py", "report_terminal.py", "report_json.py", "report_html.py", "report_csv.py",
-    "report_gradescope.py", "report_classroom.py", "feedback.py", "export.py", "gradebook.py",
-    "release.py", "collect.py", "gradescope.py", "nbgrader_sync.py", "fingerprint.py",
+    "__init__.py", "__main__.py", "cli.py", "engine/fingerprint.py",
+    "learner/__init__.py", "learner/hints.py", "learner/progress.py", "learner/notebook.py",
+    "reports/__init__.py", "reports/terminal.py", "reports/json_results.py",
+    "reports/html_page.py", "reports/gradescope_results.py",
+    "instructor/__init__.py", "instructor/commands.py", "instructor/gradebook_csv.py",
+    "instructor/classroom.py", "instructor/feedback.py", "instructor/export.py",
+    "instructor/gradebook.py", "instructor/release.py", "instructor/collect.py",
+    "instructor/gradescope.py", "instructor/nbgrader.py",
 })
 
 
@@ -73,19 +78,20 @@ def engine_version() -> str:
         version = metadata.version("ml-engineer-lab")
     except metadata.PackageNotFoundError:
         version = "unknown"
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in sorted([*package.glob("*.py"), *package.glob("*.ini")]):
-        if path.name in PRESENTATION:
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.ini")]):
+        rel = path.relative_to(package).as_posix()
+        if rel in PRESENTATION or "__pycache__" in rel:
             continue
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        digest.update(rel.encode() + b"\0" + path.read_bytes())
     return f"{version}+{digest.hexdigest()[:10]}"
 
 
 @cache
 def environment() -> dict[str, object]:
     """What the grades depend on besides content: Python, key libraries, isolation tier."""
-    from grader.runner import environment as run_environment
+    from grader.engine.runner import environment as run_environment
 
     env = run_environment(seed=0, hidden=True)
     return {k: v for k, v in env.items() if k not in ("seed", "hidden_tests", "grader")}

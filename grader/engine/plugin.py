@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from grader import sandbox
-from grader.course import Course
-from grader.manifest import Exercise
-from grader.outcomes import SubmissionProblem
-from grader.proxy import CapturedOutput, Submission, WorkerSpec
-from grader.results import ExerciseResult, TestResult
-from grader.sandbox import Limits
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
+from grader.engine.outcomes import SubmissionProblem
+from grader.engine.proxy import CapturedOutput, Submission, WorkerSpec
+from grader.engine.results import ExerciseResult, TestResult
+from grader.sandbox import limits as sandbox
+from grader.sandbox.limits import Limits
 
 
 class GradingPlugin:

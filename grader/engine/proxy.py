@@ -17,6 +17,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -24,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from grader import isolation, sandbox
-from grader.outcomes import (
+from grader.engine.outcomes import (
     CallTimeout,
     ImportFailed,
     MissingFunction,
@@ -35,7 +35,16 @@ from grader.outcomes import (
     SubmissionProblem,
     SubmissionRaised,
 )
-from grader.plaindata import NotPlainData, ProtocolError, decode, describe, dumps_message, encode
+from grader.engine.plaindata import (
+    NotPlainData,
+    ProtocolError,
+    decode,
+    describe,
+    dumps_message,
+    encode,
+)
+from grader.sandbox import isolation
+from grader.sandbox import limits as sandbox
 
 MAX_HEADER = 16 * 1024 * 1024
 MAX_PAYLOAD = 512 * 1024 * 1024
@@ -46,6 +55,14 @@ _PRIVATE = re.compile(r"/grader-worker-[^/\s'\"]+/(submission|home)")
 _PATH_EDGE = frozenset(" \t\r\n'\"()[]{}<>=:,;")
 OUT_OF_TURN = ("the submission's process wrote to the grader's private channel out of turn "
                "during {what}; it was stopped")
+
+
+def worker_boot() -> list[str]:
+    """The command line that starts a worker in isolated mode (its configuration follows)."""
+    package_parent = str(Path(__file__).resolve().parents[2])
+    boot = (f"import sys; sys.path.append({package_parent!r}); "
+            "from grader.engine.worker import main; main()")
+    return [sys.executable, "-I", "-c", boot]
 
 
 @dataclass
@@ -122,7 +139,7 @@ class _Worker:
         try:
             self.box.prepare()
             self.proc = subprocess.Popen(
-                self.box.command(sandbox.worker_boot(), modules),
+                self.box.command(worker_boot(), modules),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 cwd=self.dir, env=self.box.env(), start_new_session=True,
                 preexec_fn=sandbox.limiter(spec.limits), close_fds=True,

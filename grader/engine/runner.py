@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from grader import isolation
-from grader.course import Course
-from grader.manifest import Exercise
-from grader.results import PENDING, ExerciseResult, RunResult, TestResult
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
+from grader.engine.results import PENDING, ExerciseResult, RunResult, TestResult
+from grader.sandbox import isolation
 
 INI = Path(__file__).with_name("pytest_grader.ini")
 KEY_LIBRARIES = ("numpy", "pandas", "pyarrow", "pytest", "scikit-learn", "torch", "transformers",
@@ -56,7 +56,7 @@ def missing_requirements(ex: Exercise) -> list[str]:
 def grade_exercise(course: Course, ex: Exercise, submission_root: Path,
                    seed: int) -> ExerciseResult:
     """Run one exercise's public and (when present) hidden tests against a submission."""
-    from grader.plugin import GradingPlugin
+    from grader.engine.plugin import GradingPlugin
 
     start = time.monotonic()
     plugin = GradingPlugin(course, ex, submission_root, seed)

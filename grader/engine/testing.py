@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.outcomes import (
+from grader.engine.outcomes import (
     CallTimeout,
     Feedback,
     ImportFailed,

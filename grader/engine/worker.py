@@ -1,8 +1,8 @@
 """The submission worker: imports learner modules and answers calls with plain data only.
 
-Runs in its own process, started by :mod:`grader.proxy`. It moves the real stdout to a private
-descriptor before any learner code runs, so prints cannot reach the protocol; everything the
-learner prints goes to stderr, which the parent captures with a cap. Nothing here is trusted by
+Runs in its own process, started by :mod:`grader.engine.proxy`. It moves the real stdout to a
+private descriptor before any learner code runs, so prints cannot reach the protocol; everything
+the learner prints goes to stderr, which the parent captures with a cap. Nothing here is trusted by
 the parent: learner code can reach every object in this process, so whatever the worker sends
 is only ever a value for the parent to judge.
 
@@ -64,7 +64,7 @@ def _flush_learner_streams() -> None:
 
 
 def _send(stream: BinaryIO, header: dict[str, Any], blobs: list[bytes]) -> None:
-    from grader.plaindata import dumps_message
+    from grader.engine.plaindata import dumps_message
 
     _flush_learner_streams()
     try:
@@ -194,7 +194,7 @@ def _import_all(names: list[str], paths: _Paths) -> tuple[dict[str, ModuleType],
 
 def _call(modules: dict[str, ModuleType], header: dict[str, Any], blobs: list[bytes],
           paths: _Paths) -> tuple[dict[str, Any], list[bytes]]:
-    from grader.plaindata import NotPlainData, decode, encode
+    from grader.engine.plaindata import NotPlainData, decode, encode
 
     module = modules.get(header["module"])
     name = header["name"]
@@ -242,7 +242,7 @@ def main() -> None:
     os.dup2(2, 1)
     if config.get("confine"):
         try:
-            from grader import confine
+            from grader.sandbox import confine
 
             confine.apply(config["confine"], config["dir"])
         except BaseException as exc:  # never run learner code less isolated than reported
@@ -255,7 +255,7 @@ def main() -> None:
     sys.path_importer_cache.clear()
     sys.path.insert(0, root)
     os.chdir(root)
-    import grader.plaindata  # noqa: F401 - loaded before any learner code runs
+    import grader.engine.plaindata  # noqa: F401 - loaded before any learner code runs
 
     modules, failure = _import_all(config["modules"], paths)
     _send(proto_out, dict(failure or {"ok": True, "value": "ready"}, id=0), [])

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import fingerprint
-from grader.course import Course
-from grader.gradebook import Grade, Gradebook
-from grader.manifest import Exercise
-from grader.sandbox import copy_submission
+from grader.engine import fingerprint
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
+from grader.instructor.gradebook import Grade, Gradebook
+from grader.sandbox.limits import copy_submission
 
 DB_NAME = "gradebook.sqlite"
 RETRIES = 2  # extra attempts for units whose grading process died (not the submission's worker)
@@ -196,7 +196,7 @@ def _child_init() -> None:
 def grade_unit(course_root: str, exercise_id: str, stage_root: str,
                seed: int) -> dict[str, Any]:
     """Grade one unit in this (child) process; returns the result as plain data."""
-    from grader.runner import grade_exercise
+    from grader.engine.runner import grade_exercise
 
     course = _COURSES.get(course_root)
     if course is None:
@@ -387,7 +387,8 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.batch", "grader.runner", "grader.plugin"])
+    context.set_forkserver_preload(
+        ["grader.instructor.batch", "grader.engine.runner", "grader.engine.plugin"])
     return context
 
 

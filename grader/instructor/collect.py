@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.course import Course
-from grader.manifest import Exercise
-from grader.sandbox import MAX_FILE_BYTES, allowed_file
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
+from grader.sandbox.limits import MAX_FILE_BYTES, allowed_file
 
 REPORT = "collect.json"
 IGNORED_DIRS = frozenset({".git", "__pycache__", ".venv", "venv", "node_modules",

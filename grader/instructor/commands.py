@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader.course import Course
+from grader.engine.course import Course
 
 
 def _split(values: list[str]) -> list[str]:
@@ -19,14 +19,14 @@ def _fail(message: str) -> int:
 
 
 def _db(path: Path) -> Path:
-    from grader.batch import DB_NAME
+    from grader.instructor.batch import DB_NAME
 
     return path / DB_NAME if path.is_dir() else path
 
 
 def release(course: Course, args: argparse.Namespace) -> int:
     """grader release OUT."""
-    from grader.release import ReleaseError, build
+    from grader.instructor.release import ReleaseError, build
 
     try:
         report = build(course, args.out, _split(args.exercises), force=args.force)
@@ -51,8 +51,8 @@ def release(course: Course, args: argparse.Namespace) -> int:
 
 def collect(course: Course, args: argparse.Namespace) -> int:
     """grader collect SOURCE OUT."""
-    from grader.collect import REPORT, CollectError
-    from grader.collect import collect as run_collect
+    from grader.instructor.collect import REPORT, CollectError
+    from grader.instructor.collect import collect as run_collect
 
     try:
         reports = run_collect(course, args.source, args.out, _split(args.exercises))
@@ -74,10 +74,10 @@ def collect(course: Course, args: argparse.Namespace) -> int:
 
 def batch(course: Course, args: argparse.Namespace) -> int:
     """grader batch SUBMISSIONS."""
-    from grader.batch import BatchError, default_jobs, run
+    from grader.instructor.batch import BatchError, default_jobs, run
 
     if args.require_isolation:
-        from grader.isolation import require
+        from grader.sandbox.isolation import require
 
         print(f"isolation {require(args.require_isolation).label}")
     try:
@@ -93,9 +93,9 @@ def batch(course: Course, args: argparse.Namespace) -> int:
     if summary.interrupted:
         return 130
     if args.nbgrader is not None:
-        from grader.export import export as run_export
-        from grader.gradebook import Gradebook
-        from grader.nbgrader_sync import NbgraderMissing
+        from grader.instructor.export import export as run_export
+        from grader.instructor.gradebook import Gradebook
+        from grader.instructor.nbgrader import NbgraderMissing
 
         with Gradebook(_db(args.db or args.submissions)) as gb:
             try:
@@ -113,9 +113,9 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from grader.batch import status
-    from grader.export import columns
-    from grader.gradebook import Gradebook
+    from grader.instructor.batch import status
+    from grader.instructor.export import columns
+    from grader.instructor.gradebook import Gradebook
 
     path = _db(args.db)
     if not path.is_file():
@@ -158,9 +158,9 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
 
 def export(course: Course, args: argparse.Namespace) -> int:
     """grader export DB."""
-    from grader.export import export as run_export
-    from grader.gradebook import Gradebook
-    from grader.nbgrader_sync import NbgraderMissing
+    from grader.instructor.export import export as run_export
+    from grader.instructor.gradebook import Gradebook
+    from grader.instructor.nbgrader import NbgraderMissing
 
     path = _db(args.db)
     if not path.is_file():
@@ -183,7 +183,7 @@ def export(course: Course, args: argparse.Namespace) -> int:
 
 def gradescope(course: Course, args: argparse.Namespace) -> int:
     """grader gradescope build|run."""
-    from grader import gradescope as scope
+    from grader.instructor import gradescope as scope
 
     if args.gradescope_command == "build":
         try:
@@ -202,20 +202,9 @@ def gradescope(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
-def classroom(course: Course, args: argparse.Namespace) -> int:
-    """grader classroom."""
-    from grader.report_classroom import from_progress, from_results, report
-
-    rows = from_results(args.results) if args.results else from_progress(course.root)
-    if not rows:
-        return _fail("no grading results: run `make grade` first")
-    report(rows)
-    return 0
-
-
 def manual(course: Course, args: argparse.Namespace) -> int:
     """grader manual DB STUDENT EXERCISE ITEM POINTS."""
-    from grader.gradebook import Gradebook
+    from grader.instructor.gradebook import Gradebook
 
     ex = course.get(args.exercise)
     items = {item.id: item for item in ex.manual}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import Course
-from grader.gradebook import Gradebook
+from grader.engine.course import Course
+from grader.instructor.gradebook import Gradebook
 
 
 @dataclass
@@ -41,14 +41,14 @@ def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
     if not grades:
         report.warnings.append("the gradebook is empty: run `grader batch` first")
         return report
-    from grader.batch import status
+    from grader.instructor.batch import status
 
     stale = sum(1 for _, reasons in status(course, gb) if reasons)
     if stale:
         report.warnings.append(f"{stale} grades are stale (`grader gradebook` lists them; "
                                "`grader batch` refreshes them)")
     if csv_path is not None:
-        from grader.report_csv import gradebook_csv, read_roster
+        from grader.instructor.gradebook_csv import gradebook_csv, read_roster
 
         text, warnings = gradebook_csv(grades, cols, read_roster(roster) if roster else ())
         csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,14 +56,14 @@ def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
         report.written.append(str(csv_path))
         report.warnings += warnings
     if gradescope_dir is not None:
-        from grader.report_gradescope import write_gradescope
+        from grader.reports.gradescope_results import write_gradescope
 
         for student in gb.students():
             path = gradescope_dir / student / "results.json"
             write_gradescope(gb.run_result(student, order), path)
         report.written.append(f"{gradescope_dir}/<student>/results.json")
     if feedback_dir is not None:
-        from grader.feedback import index_page, page_name, student_page, write_pages
+        from grader.instructor.feedback import index_page, page_name, student_page, write_pages
 
         manifests = {ex.id: ex for ex in course.exercises}
         pages = {}
@@ -76,7 +76,7 @@ def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
         write_pages(feedback_dir, pages)
         report.written.append(f"{feedback_dir}/<student>.html and index.html")
     if nbgrader_dir is not None:
-        from grader.nbgrader_sync import db_url, sync
+        from grader.instructor.nbgrader import db_url, sync
 
         count = sync(grades, dict(cols), nbgrader_dir, assignment)
         report.written.append(f"{count} scores into {db_url(nbgrader_dir)} "

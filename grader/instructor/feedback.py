@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from grader.manifest import SKILLS, Exercise
-from grader.report_html import exercise_html
-from grader.results import RunResult
+from grader.engine.manifest import SKILLS, Exercise
+from grader.engine.results import RunResult
+from grader.reports.html_page import exercise_html
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;

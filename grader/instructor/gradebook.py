@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from grader.results import PENDING, ExerciseResult, RunResult
+from grader.engine.results import PENDING, ExerciseResult, RunResult
 
 SCHEMA_VERSION = "1"
 SCHEMA = """

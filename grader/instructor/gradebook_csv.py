@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.gradebook import Grade
+from grader.instructor.gradebook import Grade
 
 IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 TOTAL = "Final Points"

@@ -11,8 +11,8 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.course import Course
-from grader.release import ReleaseReport, copy_file, copy_tree
+from grader.engine.course import Course
+from grader.instructor.release import ReleaseReport, copy_file, copy_tree
 
 TEMPLATES = Path("docs/templates/gradescope")
 ENTRY_POINTS = ("setup.sh", "run_autograder")
@@ -61,9 +61,9 @@ def build_zip(course: Course, out: Path, exercise_ids: Sequence[str] = ()) -> li
 def run(course: Course, submission: Path, results: Path,
         exercise_ids: Sequence[str] = (), seed: int | None = None) -> float:
     """Grade one Gradescope upload and write ``results.json``; returns the score."""
-    from grader.collect import collect_folder
-    from grader.report_gradescope import to_gradescope
-    from grader.runner import grade
+    from grader.engine.runner import grade
+    from grader.instructor.collect import collect_folder
+    from grader.reports.gradescope_results import to_gradescope
 
     exercises = [course.get(i) for i in exercise_ids] if exercise_ids else course.exercises
     with tempfile.TemporaryDirectory(prefix="grader-upload-") as tmp:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.gradebook import Grade
+from grader.instructor.gradebook import Grade
 
 CELL = "score"
 

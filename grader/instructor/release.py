@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import Course
-from grader.manifest import Exercise
+from grader.engine.course import Course
+from grader.engine.manifest import Exercise
 
 TOP_FILES = ("README.md", "CONTRIBUTING.md", "Makefile", "pyproject.toml", ".gitignore",
              ".pre-commit-config.yaml", "LICENSE")

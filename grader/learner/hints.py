@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from grader.manifest import Exercise
-from grader.progress import Progress
+from grader.engine.manifest import Exercise
+from grader.learner.progress import Progress
 
 
 def hint(ex: Exercise, progress: Progress, level: int | None = None) -> tuple[int, str]:

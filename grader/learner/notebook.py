@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from grader.course import Course
-from grader.results import RunResult
+from grader.engine.course import Course
+from grader.engine.results import RunResult
 
 # Lets the notebook tests execute notebooks against solutions/ instead of exercises/.
 SUBMISSION_ENV = "GRADER_SUBMISSION"
@@ -73,7 +73,7 @@ class CheckResult:
         return self.run.max_score
 
     def _repr_html_(self) -> str:
-        from grader.report_html import run_html
+        from grader.reports.html_page import run_html
 
         return run_html(self.run, self.next_line)
 
@@ -98,7 +98,7 @@ def check(ex_id: str, seed: int | None = None) -> CheckResult:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"the grader failed:\n{proc.stderr[-3000:]}")
-    from grader.report_terminal import next_step
+    from grader.reports.terminal import next_step
 
     run = RunResult.from_dict(json.loads(proc.stdout))
     return CheckResult(run, next_step(run, course))

@@ -8,7 +8,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from grader.results import RunResult
+from grader.engine.results import RunResult
+
+
+def last_scores(root: Path) -> list[tuple[str, float, float, str]]:
+    """(exercise, score, max, status) from the last `make grade` (``.grader/progress.json``)."""
+    rows = []
+    for ex_id, entry in sorted(Progress(root).data["status"].items()):
+        if isinstance(entry, dict) and "score" in entry:
+            rows.append((ex_id, float(entry["score"]), float(entry["max_score"]),
+                         str(entry.get("status", ""))))
+    return rows
 
 
 class Progress:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.results import RunResult
+from grader.engine.results import RunResult
 
 LABEL = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
          "not_attempted": "not attempted"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from grader.results import ExerciseResult, RunResult
+from grader.engine.results import ExerciseResult, RunResult
 
 COLOURS = {"passed": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e", "error": "#cf222e",
            "timeout": "#8250df", "not_attempted": "#6e7781", "skipped": "#6e7781",

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader.results import RunResult
+from grader.engine.results import RunResult
 
 
 def to_json(run: RunResult) -> str:

@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.course import Course
-from grader.results import ExerciseResult, RunResult, TestResult
+from grader.engine.course import Course
+from grader.engine.results import ExerciseResult, RunResult, TestResult
 
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red",
          "timeout": "magenta", "not_attempted": "dim", "skipped": "dim", "pending": "blue"}

@@ -1,6 +1,6 @@
 """Inside a worker, before any learner code: give up root, cap processes, apply Landlock, seccomp.
 
-The parent (:mod:`grader.isolation`) decides what the worker may do and passes it in the
+The parent (:mod:`grader.sandbox.isolation`) decides what the worker may do and passes it in the
 worker's configuration; this module only carries it out, in the order the kernel requires:
 privileges first (Landlock and seccomp set ``no_new_privs``), then the filters. Failing to
 apply any part is fatal: a worker never runs learner code with less isolation than reported.
@@ -14,7 +14,7 @@ import resource
 import signal
 from typing import Any
 
-from grader import landlock, seccomp
+from grader.sandbox import landlock, seccomp
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_KEEPCAPS = 8

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from grader import landlock, sandbox, seccomp
+from grader.sandbox import landlock, seccomp
+from grader.sandbox import limits as sandbox
 
 ENV_VAR = "GRADER_ISOLATION"
 DEFAULT = "auto"
@@ -423,7 +424,7 @@ class Box:
 @cache
 def _installed() -> tuple[str, ...]:
     """The system's folders, Python (venv and base), the grader package, and tools elsewhere."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     roots: list[str] = []
     for path in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                  str(package)):

@@ -1,6 +1,6 @@
 """What every isolation tier shares: copied files, scrubbed environment, rlimits, a watchdog, kills.
 
-On its own this is tier C (see :mod:`grader.isolation`): it stops accidents and the
+On its own this is tier C (see :mod:`grader.sandbox.isolation`): it stops accidents and the
 grade-forging tricks that need the grader's process, but not a determined attacker's reads,
 writes and network use as the grader's own user (``tests/attacks/README.md`` lists them).
 """
@@ -324,14 +324,6 @@ def _linux_prctl() -> Callable[[int, int], int] | None:
     except (OSError, AttributeError):
         return None
     return prctl
-
-
-def worker_boot() -> list[str]:
-    """The command line that starts a worker in isolated mode (its configuration follows)."""
-    package_parent = str(Path(__file__).resolve().parent.parent)
-    boot = (f"import sys; sys.path.append({package_parent!r}); "
-            "from grader.worker import main; main()")
-    return [sys.executable, "-I", "-c", boot]
 
 
 def kill_tree(leader: int, marker: str, rounds: int = 5) -> int:

@@ -9,19 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader.results import RunResult
-
-
-def from_progress(root: Path) -> list[tuple[str, float, float, str]]:
-    """(exercise, score, max, status) from the last `make grade` (``.grader/progress.json``)."""
-    from grader.progress import Progress
-
-    rows = []
-    for ex_id, entry in sorted(Progress(root).data["status"].items()):
-        if isinstance(entry, dict) and "score" in entry:
-            rows.append((ex_id, float(entry["score"]), float(entry["max_score"]),
-                         str(entry.get("status", ""))))
-    return rows
+from grader.engine.results import RunResult
 
 
 def from_results(path: Path) -> list[tuple[str, float, float, str]]:
