@@ -20,10 +20,10 @@ import pytest
 from grader.engine import fingerprint
 from grader.engine.course import Course
 from grader.engine.results import ExerciseResult, RunResult, TestResult
-from grader.reports.classroom import report as classroom_report
 from grader.instructor.export import export
 from grader.instructor.gradebook import Grade, Gradebook
 from grader.instructor.gradebook_csv import IDENTITY, POINTS_ROW, TOTAL
+from grader.reports.classroom import report as classroom_report
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,8 @@
 """Known-bad submissions lose exactly the points their mistake deserves.
 
 Each ``tests/fixtures/submissions/<exercise-id>/expected.json`` maps an outcome folder (laid out
-like exercises/) to the score range it must get and the tasks that must lose points.
+like exercises/, or a ``reference.patch`` against the reference: see fixture_submissions.py) to
+the score range it must get and the tasks that must lose points.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fixture_submissions import materialise
 
 from grader.engine.course import Course
 from grader.engine.runner import grade_exercise, missing_requirements
@@ -30,12 +32,13 @@ def cases() -> list[tuple[str, str, dict[str, object]]]:
 
 @pytest.mark.parametrize(("ex_id", "outcome", "spec"), cases(),
                          ids=[f"{c[0]}:{c[1]}" for c in cases()])
-def test_known_bad_submission(ex_id: str, outcome: str, spec: dict[str, object]) -> None:
+def test_known_bad_submission(ex_id: str, outcome: str, spec: dict[str, object],
+                              tmp_path: Path) -> None:
     ex = COURSE.get(ex_id)
     missing = missing_requirements(ex)
     if missing:
         pytest.skip(f"{ex_id} needs {', '.join(missing)}, which this machine lacks")
-    root = FIXTURES / ex_id / outcome
+    root = materialise(COURSE, ex, FIXTURES / ex_id / outcome, tmp_path)
     assert (root / ex.rel).is_dir(), f"{root} must mirror exercises/ ({ex.rel})"
     result = grade_exercise(COURSE, ex, root, seed=7)
     summary = [(t.name, t.status, t.message[:120]) for t in result.tests if t.status != "passed"]
