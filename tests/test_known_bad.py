@@ -42,6 +42,9 @@ def test_known_bad_submission(ex_id: str, outcome: str, spec: dict[str, object],
     assert (root / ex.rel).is_dir(), f"{root} must mirror exercises/ ({ex.rel})"
     result = grade_exercise(COURSE, ex, root, seed=7)
     summary = [(t.name, t.status, t.message[:120]) for t in result.tests if t.status != "passed"]
+    if spec.get("full_marks"):  # a correct solution written another way than the reference
+        assert result.score == result.max_score, (result.score, summary)
+        return
     low, high = float(spec["min_score"]), float(spec["max_score"])  # type: ignore[arg-type]
     assert low <= result.score <= high, (result.score, summary)
     assert result.score < result.max_score, "a known-bad submission must lose points"

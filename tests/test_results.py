@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from grader.engine.results import ExerciseResult, RunResult, TestResult
@@ -61,3 +63,37 @@ def test_unavailable_exercise_is_skipped_and_not_counted() -> None:
     assert ex.status == "skipped"
     assert ex.max_score == 0
     assert RunResult.from_dict(RunResult([ex]).to_dict()).exercises[0].status == "skipped"
+
+
+def test_a_gated_test_counts_only_once_its_core_test_passes(tmp_path: Path) -> None:
+    """``@pytest.mark.requires``: no point for consistency while the core result is wrong."""
+    import shutil
+
+    from grader.engine.course import Course
+    from grader.engine.runner import grade_exercise
+
+    course_root = tmp_path / "course"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "course", course_root)
+    tests = next(course_root.glob("exercises/*/*/tests"))
+    (tests / "test_gated.py").write_text(
+        "import pytest\n\n\n"
+        "@pytest.mark.task('mean')\n@pytest.mark.points(1)\n"
+        "@pytest.mark.requires('test_mean_small')\n"
+        "def test_mean_is_stable(submission):\n"
+        "    assert submission.mean([1.0]) == submission.mean([1.0])\n")
+    course = Course.load(course_root)
+    ex = course.exercises[0]
+    good = grade_exercise(course, ex, course_root / "solutions", seed=1)
+    gated = {t.name: t for t in good.tests}["test_mean_is_stable"]
+    assert gated.status == "passed"
+    starter = grade_exercise(course, ex, course_root / "exercises", seed=1)
+    gated = {t.name: t for t in starter.tests}["test_mean_is_stable"]
+    assert gated.status == "not_attempted" and "must pass first" in gated.message
+    lazy = tmp_path / "lazy" / ex.rel
+    lazy.mkdir(parents=True)
+    (lazy / "stats.py").write_text("def mean(xs):\n    return 0.0\n\n"
+                                   "def median(xs):\n    return 0.0\n")
+    wrong = grade_exercise(course, ex, tmp_path / "lazy", seed=1)
+    gated = {t.name: t for t in wrong.tests}["test_mean_is_stable"]
+    assert gated.status == "failed" and gated.score == 0
+    assert gated.message.startswith("not graded: test_mean_small must pass first")

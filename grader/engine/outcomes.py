@@ -55,5 +55,11 @@ class NotPlainReturn(SubmissionProblem):
     status = "failed"
 
 
+class NotGraded(SubmissionProblem):
+    """A gated test whose core result is not right yet (``@pytest.mark.requires``)."""
+
+    status = "failed"
+
+
 class Feedback(AssertionError):
     """A failed expectation whose message is written for the learner."""

@@ -15,7 +15,7 @@ import pytest
 
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
-from grader.engine.outcomes import SubmissionProblem
+from grader.engine.outcomes import NotAttempted, NotGraded, SubmissionProblem
 from grader.engine.proxy import CapturedOutput, Submission, WorkerSpec
 from grader.engine.results import ExerciseResult, TestResult
 from grader.sandbox import limits as sandbox
@@ -134,11 +134,30 @@ class GradingPlugin:
             self.result.message += f"could not collect tests in {report.nodeid}: " \
                                    f"{report.longreprtext.strip().splitlines()[-1:]}\n"
 
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Run gated tests (``requires``) after the rest, so their core tests have a result."""
+        items.sort(key=lambda item: item.get_closest_marker("requires") is not None)
+
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._started[item.nodeid] = time.monotonic()
         if self._submission is not None:
             self._submission.output = CapturedOutput()
             self._submission.calls = []
+        for mark in item.iter_markers("requires"):
+            for name in mark.args:
+                self._gate(str(name))
+
+    def _gate(self, name: str) -> None:
+        """Stop a consistency test whose core test (run before it) did not pass."""
+        core = [t for t in self.result.tests if t.name.split("[")[0] == name]
+        if not core:
+            raise NotGraded(f"not graded: the grader found no result for {name} before this "
+                            "check (a course bug: tell your instructor)")
+        if any(t.status == "not_attempted" for t in core):
+            raise NotAttempted(f"not attempted: {name} must pass first")
+        if any(t.status != "passed" for t in core):
+            raise NotGraded(f"not graded: {name} must pass first (this check only counts once "
+                            "the core result is right)")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item,

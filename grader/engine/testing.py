@@ -8,6 +8,7 @@ from grader.engine.outcomes import (
     ImportFailed,
     MissingFunction,
     NotAttempted,
+    NotGraded,
     NotPlainReturn,
     SubmissionCrashed,
     SubmissionProblem,
@@ -15,7 +16,7 @@ from grader.engine.outcomes import (
 )
 
 __all__ = [
-    "CallTimeout", "Feedback", "ImportFailed", "MissingFunction", "NotAttempted",
+    "CallTimeout", "Feedback", "ImportFailed", "MissingFunction", "NotAttempted", "NotGraded",
     "NotPlainReturn", "SubmissionCrashed", "SubmissionProblem", "SubmissionRaised", "expect",
 ]
 
