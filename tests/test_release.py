@@ -160,3 +160,28 @@ def test_a_leak_fails_the_release(course: Course, tmp_path: Path,
     assert "notebooks/01_programming/01_tiny-stats.ipynb: from solutions/" in err
     assert f"exercises/{REL}/answers.txt: from solutions/{REL}/tests/data/labels.csv: " \
            "identical file" in err
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), "-c", "user.email=t@example.org", "-c",
+                    "user.name=t", *args], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_solution_tried_in_exercises_never_ships(course: Course, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """An instructor who tried the answer in exercises/: refused, then caught if committed."""
+    _git(course.root, "init", "-q")
+    _git(course.root, "add", "-A")
+    _git(course.root, "commit", "-qm", "course")
+    starter = course.root / "exercises" / REL / "stats.py"
+    shutil.copy(course.root / "solutions" / REL / "stats.py", starter)
+    out = tmp_path / "release"
+    assert main(["--course", str(course.root), "release", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "differ from the last commit" in err and f"exercises/{REL}/stats.py" in err
+    assert not out.exists() or not any(out.iterdir())
+    _git(course.root, "commit", "-qam", "oops: the answer in the starter")
+    assert main(["--course", str(course.root), "release", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"exercises/{REL}/stats.py: from solutions/{REL}/stats.py: identical file" in err

@@ -77,7 +77,7 @@ def test_a_gated_test_counts_only_once_its_core_test_passes(tmp_path: Path) -> N
     tests = next(course_root.glob("exercises/*/*/tests"))
     (tests / "test_gated.py").write_text(
         "import pytest\n\n\n"
-        "@pytest.mark.task('mean')\n@pytest.mark.points(1)\n"
+        "@pytest.mark.task('mean')\n@pytest.mark.points(0.5)\n"
         "@pytest.mark.requires('test_mean_small')\n"
         "def test_mean_is_stable(submission):\n"
         "    assert submission.mean([1.0]) == submission.mean([1.0])\n")

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,15 @@ def build(course: Course, out: Path, exercise_ids: Sequence[str] = (),
           force: bool = False) -> ReleaseReport:
     """Write the student copy to ``out`` and scan it for leaks (see ``report.leaks``)."""
     exercises = [course.get(i) for i in exercise_ids] if exercise_ids else course.exercises
+    changed = uncommitted(course.root)
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5
+                                          else "")
+        raise ReleaseError(
+            f"exercises/ or notebooks/ differ from the last commit ({shown}). A release is built "
+            "from what is committed, so an answer tried in exercises/ cannot ship: commit the "
+            "change if it belongs in the student copy, or put it away (git stash -u), then "
+            "release again")
     out = out.resolve()
     if out == course.root or course.root in out.parents:
         raise ReleaseError(f"{out} is inside the course; write the release somewhere else")
@@ -133,6 +143,18 @@ def build(course: Course, out: Path, exercise_ids: Sequence[str] = (),
         "exercises": report.exercises, "source_commit": _commit(root)}, indent=2) + "\n")
     report.leaks = find_leaks(course, out)
     return report
+
+
+def uncommitted(root: Path) -> list[str]:
+    """Files under exercises/ and notebooks/ that differ from HEAD (untracked ones too)."""
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        return []  # not a git checkout: the leak scan below is the only guard
+    done = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "-z", "--untracked-files=all",
+         "--", "exercises", "notebooks"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return []
+    return [entry[3:] for entry in done.stdout.split("\0") if len(entry) > 3]
 
 
 def _commit(root: Path) -> str:
@@ -251,9 +273,11 @@ def _exercise_leaks(course: Course, ex: Exercise, release: Path,
     public = course.exercise_dir(ex)
     for secret in _files(solution_dir) if solution_dir.is_dir() else ():
         rel = secret.relative_to(course.root).as_posix()
-        mirror = public / secret.relative_to(solution_dir)
+        inside = secret.relative_to(solution_dir).as_posix()
+        mirror = public / inside
         digests = _digests(secret)
-        if mirror.is_file() and set(_digests(mirror)) & set(digests):
+        learner = inside in ex.files or inside in ex.artifacts
+        if not learner and mirror.is_file() and set(_digests(mirror)) & set(digests):
             continue  # the same content is public on purpose (an unchanged helper)
         if secret.read_bytes().strip():
             copies = {p for d in digests for p in by_hash.get(d, [])}
