@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 from grader.engine.course import Course
 from grader.engine.results import RunResult
+from grader.learner.live_module import LiveModule
+from grader.learner.run_all import install
+
+install()  # in a notebook kernel, from the first `from grader import check, load` on
 
 # Lets the notebook tests execute notebooks against solutions/ instead of exercises/.
 SUBMISSION_ENV = "GRADER_SUBMISSION"
@@ -36,25 +38,18 @@ def _submission_root(course: Course) -> Path:
     return course.root / "exercises"
 
 
-def load(ex_id: str) -> ModuleType:
-    """The learner's module for an exercise, freshly imported so edits show up at once."""
+def load(ex_id: str) -> LiveModule:
+    """The learner's module for an exercise; every use sees the file as it is now."""
     course = Course.find()
     ex = course.get(ex_id)
     folder = _submission_root(course) / ex.rel
     if not ex.modules:
         raise ValueError(f"{ex_id} has no Python module to load; its files are "
                          f"{', '.join(ex.files)}")
-    path = folder / f"{ex.modules[0]}.py"
-    name = f"learner_{ex.id.replace('-', '_')}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    spec.loader.exec_module(module)
-    return module
+    live = LiveModule(folder / f"{ex.modules[0]}.py", f"learner_{ex.id.replace('-', '_')}")
+    live.module()  # a syntax error shows now, in the cell that loads it
+    install()
+    return live
 
 
 class CheckResult:
