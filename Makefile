@@ -58,8 +58,12 @@ hint: $(STAMP) ## Show the next hint: make hint EX=pandas-cleaning [N=2]
 list: $(STAMP) ## List exercises, points and your last status
 	@$(BIN)/grader list
 
-lab: $(STAMP) $(DATA) ## Open JupyterLab on the notebooks
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+# JupyterLab's root is the course, so the file browser reaches exercises/ and a terminal starts
+# where the Makefile is; it opens the first notebook, or EX's.
+LAB_NOTEBOOK = $(firstword $(if $(EX),$(wildcard notebooks/*/[0-9][0-9]_$(EX).ipynb)) $(sort $(wildcard notebooks/*/*.ipynb)))
+
+lab: $(STAMP) $(DATA) ## Open JupyterLab at the course, on the first notebook (EX=<id> for another)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(LAB_NOTEBOOK) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # Tests that grade the course's exercises: independent and CPU-bound, so they run on up to four
 # cores; the engine's tests (process hunting, timing, attacks) run alone first.
