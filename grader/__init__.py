@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check", "load"]
+__all__ = ["check", "hint", "load"]
 
 
 def __getattr__(name: str) -> Any:

@@ -212,7 +212,7 @@ def _list(course: object) -> int:
 
 def _hint(course: object, ex_id: str, level: int | None) -> int:
     from grader.engine.course import Course
-    from grader.learner.hints import hint
+    from grader.learner.hints import hint, hint_text
     from grader.learner.progress import Progress
 
     assert isinstance(course, Course)
@@ -222,9 +222,7 @@ def _hint(course: object, ex_id: str, level: int | None) -> int:
     except ValueError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    print(f"Hint {shown}/{len(ex.hints)} for {ex.id}:\n  {text}")
-    if shown < len(ex.hints):
-        print(f"Still stuck? `make hint EX={ex.id}` shows hint {shown + 1}.")
+    print(hint_text(ex, shown, text, f"`make hint EX={ex.id}`"))
     return 0
 
 

@@ -71,11 +71,25 @@ def test_hint_ladder_climbs_and_is_remembered(course: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     for level in (1, 2, 3, 3):
         assert main(["--course", str(course), "hint", "tiny-stats"]) == 0
-        assert f"Hint {level}/3" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert f"Hint {level}/3" in out
+        assert ("That was the last hint" in out) == (level == 3)
     assert main(["--course", str(course), "hint", "tiny-stats", "1"]) == 0
     assert "Hint 1/3" in capsys.readouterr().out
     progress = json.loads((course / ".grader" / "progress.json").read_text())
     assert progress["hints"]["tiny-stats"] == 3
+
+
+def test_hint_in_a_notebook_climbs_the_same_ladder(course: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from grader import hint
+
+    (course / "grader").mkdir()  # what Course.find() recognises a course by
+    monkeypatch.chdir(course)
+    hint("tiny-stats")
+    assert "Hint 1/3" in capsys.readouterr().out
+    assert main(["--course", str(course), "hint", "tiny-stats"]) == 0
+    assert "Hint 2/3" in capsys.readouterr().out
 
 
 def test_usage_errors_exit_two(course: Path, capsys: pytest.CaptureFixture[str]) -> None:

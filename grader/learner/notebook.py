@@ -52,6 +52,18 @@ def load(ex_id: str) -> LiveModule:
     return live
 
 
+def hint(ex_id: str, level: int | None = None) -> None:
+    """Print the next hint for an exercise (or hint ``level``), as ``make hint`` does."""
+    from grader.learner.hints import hint as next_hint
+    from grader.learner.hints import hint_text
+    from grader.learner.progress import Progress
+
+    course = Course.find()
+    ex = course.get(ex_id)
+    shown, text = next_hint(ex, Progress(course.root), level)
+    print(hint_text(ex, shown, text, f'hint("{ex.id}") again'))
+
+
 class CheckResult:
     """What ``check()`` returns: renders as HTML in JupyterLab, as text elsewhere."""
 
