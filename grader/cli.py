@@ -62,9 +62,15 @@ def _ids(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
 def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     release = sub.add_parser("release", help="write a student copy of the course (no solutions, "
                              "hidden tests or hidden data)")
-    release.add_argument("out", type=Path, metavar="OUT")
+    release.add_argument("out", type=Path, metavar="OUT", nargs="?", default=None,
+                         help="where to write it (not with --nbgrader)")
     _ids(release, "--exercises", "exercises to release")
     release.add_argument("--force", action="store_true", help="replace an earlier release")
+    release.add_argument("--nbgrader", type=Path, default=None, metavar="COURSE_DIR",
+                         help="write it as COURSE_DIR/source/ASSIGNMENT/ for `nbgrader "
+                         "generate_assignment` (one notebook per exercise at the top)")
+    release.add_argument("--assignment", default="ml-engineer-lab",
+                         help="the nbgrader assignment name (default: ml-engineer-lab)")
     collect = sub.add_parser("collect", help="gather submissions (folders, git clones, LMS "
                              "zips, an nbgrader course) into OUT/<student>/")
     collect.add_argument("source", type=Path, metavar="SOURCE")

@@ -26,10 +26,17 @@ def _db(path: Path) -> Path:
 
 def release(course: Course, args: argparse.Namespace) -> int:
     """grader release OUT."""
-    from grader.instructor.release import ReleaseError, build
+    from grader.instructor.release import ReleaseError, build, build_nbgrader
 
+    if (args.out is None) == (args.nbgrader is None):
+        return _fail("say where: grader release OUT, or grader release --nbgrader COURSE_DIR "
+                     "--assignment NAME")
     try:
-        report = build(course, args.out, _split(args.exercises), force=args.force)
+        if args.nbgrader is not None:
+            report = build_nbgrader(course, args.nbgrader, args.assignment,
+                                    _split(args.exercises), force=args.force)
+        else:
+            report = build(course, args.out, _split(args.exercises), force=args.force)
     except ReleaseError as exc:
         return _fail(str(exc))
     print(f"wrote {report.files} files to {report.root} "
@@ -45,7 +52,11 @@ def release(course: Course, args: argparse.Namespace) -> int:
               "meant to be public, put it in the exercise's public folder too.", file=sys.stderr)
         return 1
     print("leak check passed: no solution content, hidden test or hidden data file is in it")
-    print(f"next: cd {report.root} && git init && git add -A && git commit -m 'Student copy'")
+    if args.nbgrader is not None:
+        print(f"next: cd {args.nbgrader} && nbgrader generate_assignment {args.assignment} && "
+              f"nbgrader release_assignment {args.assignment}")
+    else:
+        print(f"next: cd {report.root} && git init && git add -A && git commit -m 'Student copy'")
     return 0
 
 
@@ -75,6 +86,15 @@ def collect(course: Course, args: argparse.Namespace) -> int:
 def batch(course: Course, args: argparse.Namespace) -> int:
     """grader batch SUBMISSIONS."""
     from grader.instructor.batch import BatchError, default_jobs, run
+
+    if args.nbgrader is not None:  # say so before grading, not after
+        from grader.instructor.nbgrader import NbgraderMissing
+        from grader.instructor.nbgrader import require as require_nbgrader
+
+        try:
+            require_nbgrader()
+        except NbgraderMissing as exc:
+            return _fail(str(exc))
 
     if args.require_isolation:
         from grader.sandbox.isolation import require

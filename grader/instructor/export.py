@@ -29,6 +29,24 @@ def columns(course: Course, gb: Gradebook) -> list[tuple[str, float]]:
     return [(e, tops.get(e) or float(known[e].points if e in known else 0)) for e in ordered]
 
 
+def submission_times(class_dir: Path, assignment: str) -> dict[str, str]:
+    """Each student's nbgrader ``timestamp.txt``, as ``grader collect`` recorded it."""
+    import json
+
+    try:
+        students = json.loads((class_dir / "collect.json").read_text(encoding="utf-8"))
+        students = students.get("students", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    times = {}
+    for student, entry in students.items() if isinstance(students, dict) else ():
+        info = entry.get("info", {}) if isinstance(entry, dict) else {}
+        stamp = info.get(f"submitted_at:{assignment}") if isinstance(info, dict) else None
+        if isinstance(stamp, str):
+            times[str(student)] = stamp[:64]
+    return times
+
+
 def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
            roster: Path | None = None, gradescope_dir: Path | None = None,
            feedback_dir: Path | None = None, nbgrader_dir: Path | None = None,
@@ -78,7 +96,8 @@ def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
     if nbgrader_dir is not None:
         from grader.instructor.nbgrader import db_url, sync
 
-        count = sync(grades, dict(cols), nbgrader_dir, assignment)
+        count = sync(grades, dict(cols), nbgrader_dir, assignment,
+                     submitted_at=submission_times(gb.path.parent, assignment))
         report.written.append(f"{count} scores into {db_url(nbgrader_dir)} "
                               f"(assignment {assignment})")
     return report

@@ -7,6 +7,7 @@ and labels), known-bad submissions and the content tests are never copied. After
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -142,6 +143,26 @@ def build(course: Course, out: Path, exercise_ids: Sequence[str] = (),
     (out / ".grader-release.json").write_text(json.dumps({
         "exercises": report.exercises, "source_commit": _commit(root)}, indent=2) + "\n")
     report.leaks = find_leaks(course, out)
+    return report
+
+
+def build_nbgrader(course: Course, course_dir: Path, assignment: str,
+                   exercise_ids: Sequence[str] = (), force: bool = False) -> ReleaseReport:
+    """The student copy as nbgrader's ``source/ASSIGNMENT/``: notebooks at the top, one per
+    exercise and named by its id (as the gradebook export names them), the course beside them
+    so ``load()`` and ``check()`` find the exercise files from the notebook's folder."""
+    if not assignment or "/" in assignment or assignment.startswith("."):
+        raise ReleaseError(f"{assignment!r} is not a usable nbgrader assignment name")
+    out = course_dir / "source" / assignment
+    report = build(course, out, exercise_ids, force=force)
+    for ex in (course.get(i) for i in report.exercises):
+        notebook = course.notebook(ex)
+        placed = out / notebook.relative_to(course.root)
+        if placed.is_file():
+            placed.rename(out / f"{ex.id}.ipynb")
+    for folder in sorted((out / "notebooks").glob("**/"), key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only the emptied ones; shared notebook files stay
     return report
 
 
