@@ -82,10 +82,10 @@ def lab(student_copy: Path) -> Iterator[str]:
             try:
                 with urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=5):
                     break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("JupyterLab did not start: "
-                                       + (student_copy.parent / "lab.log").read_text()[-2000:])
+                    raise RuntimeError("JupyterLab did not start: " + (
+                        student_copy.parent / "lab.log").read_text()[-2000:]) from exc
                 time.sleep(0.5)
         yield base
     finally:
