@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fixture_claims import exercise_claims
 from fixture_submissions import materialise
 
 from grader.engine.course import Course
@@ -48,6 +49,13 @@ def test_known_bad_submission(ex_id: str, outcome: str, spec: dict[str, object],
     low, high = float(spec["min_score"]), float(spec["max_score"])  # type: ignore[arg-type]
     assert low <= result.score <= high, (result.score, summary)
     assert result.score < result.max_score, "a known-bad submission must lose points"
+    claimed = [name for name, fixtures in exercise_claims(COURSE.test_dirs(ex)).items()
+               if outcome in fixtures]
+    for name in claimed:  # each test that names this fixture must not pass it
+        runs = [t for t in result.tests if t.name.split("[")[0] == name]
+        assert runs, f"{name} claims to fail for {outcome} but did not run"
+        assert any(t.status != "passed" for t in runs), f"{name} passed {outcome}, which it " \
+            "claims to fail (# fails for: ...)"
     for task in spec.get("failing_tasks", []):  # type: ignore[attr-defined]
         lost = [t for t in result.tests if t.task == task and t.status != "passed"]
         assert lost, f"task {task!r} should lose points for {outcome}"
