@@ -98,6 +98,14 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                        "this tier or stronger (A: bubblewrap, B: Landlock + seccomp, C: plain)")
     batch.add_argument("--nbgrader", type=Path, default=None, metavar="COURSE_DIR",
                        help="afterwards, write the scores into this nbgrader course's gradebook")
+    batch.add_argument("--cluster", default=None, metavar="ADDRESS",
+                       help="grade on a Dask cluster: tcp://HOST:8786 (workers started with "
+                       "`grader worker`), or local:N for N local Dask workers")
+    worker = sub.add_parser("worker", help="start a Dask worker that grades this course for "
+                            "`grader batch --cluster`")
+    worker.add_argument("scheduler", metavar="ADDRESS", help="the scheduler, tcp://HOST:8786")
+    worker.add_argument("--nworkers", type=int, default=1, metavar="N",
+                        help="grading processes on this machine (default: 1)")
     batch.add_argument("--assignment", default="ml-engineer-lab",
                        help="nbgrader assignment name (default: ml-engineer-lab)")
     book = sub.add_parser("gradebook", help="show a gradebook: scores, totals, stale grades")
@@ -141,7 +149,8 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                            help="a `grader grade --json` file (default: the last `make grade`)")
 
 
-INSTRUCTOR = ("release", "collect", "batch", "gradebook", "manual", "export", "gradescope")
+INSTRUCTOR = ("release", "collect", "batch", "gradebook", "manual", "export", "gradescope",
+              "worker")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

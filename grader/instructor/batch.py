@@ -260,7 +260,8 @@ class _Display:
 def run(course: Course, submissions: Path, db: Path | None = None, jobs: int = 1,
         exercise_ids: Sequence[str] = (), student_ids: Sequence[str] = (), regrade: bool = False,
         only_missing: bool = False, seed: int | None = None, quiet: bool = False,
-        say: Callable[[str], None] = print) -> Summary:
+        say: Callable[[str], None] = print, cluster: str | None = None,
+        require_tier: str = "") -> Summary:
     """Grade every selected unit that is new or stale; write each grade as it finishes."""
     submissions = submissions.resolve()
     db = (db or submissions / DB_NAME).resolve()
@@ -296,8 +297,14 @@ def run(course: Course, submissions: Path, db: Path | None = None, jobs: int = 1
         display = _Display(len(work.units), quiet)
         start = time.monotonic()
         try:
-            _grade_all(course, work.units, jobs, the_seed, current, gb, run_id, summary,
-                       display)
+            if cluster:
+                from grader.instructor.cluster import grade_units
+
+                grade_units(cluster, course, work.units, the_seed, current, gb, run_id,
+                            summary, display, require_tier)
+            else:
+                _grade_all(course, work.units, jobs, the_seed, current, gb, run_id, summary,
+                           display)
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
@@ -361,14 +368,7 @@ def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current:
                         summary.failed.append((unit.student, unit.exercise, repr(exc)))
                         display.advance(f"{unit.student}/{unit.exercise} failed")
                         continue
-                    _record(gb, unit, answer, current, run_id)
-                    summary.graded += 1
-                    summary.timings.append(UnitTiming(unit.student, unit.exercise,
-                                                      float(answer["wall"]),
-                                                      answer.get("submission_seconds")))
-                    result = answer["result"]
-                    display.advance(f"{unit.student}/{unit.exercise} "
-                                    f"{result['score']:g}/{result['max_score']:g}")
+                    record_answer(gb, unit, answer, current, run_id, summary, display)
                 if broken:
                     queue.extend(running.values())  # in flight in the dead pool: not charged
                     running.clear()
@@ -390,6 +390,18 @@ def _context() -> multiprocessing.context.BaseContext:
     context.set_forkserver_preload(
         ["grader.instructor.batch", "grader.engine.runner", "grader.engine.plugin"])
     return context
+
+
+def record_answer(gb: Gradebook, unit: Unit, answer: dict[str, Any], current: Current,
+                  run_id: int, summary: Summary, display: _Display) -> None:
+    """One finished unit: into the gradebook (its own transaction), the summary, the display."""
+    _record(gb, unit, answer, current, run_id)
+    summary.graded += 1
+    summary.timings.append(UnitTiming(unit.student, unit.exercise, float(answer["wall"]),
+                                      answer.get("submission_seconds")))
+    result = answer["result"]
+    display.advance(f"{unit.student}/{unit.exercise} "
+                    f"{result['score']:g}/{result['max_score']:g}")
 
 
 def _record(gb: Gradebook, unit: Unit, answer: dict[str, Any], current: Current,

@@ -86,6 +86,7 @@ def collect(course: Course, args: argparse.Namespace) -> int:
 def batch(course: Course, args: argparse.Namespace) -> int:
     """grader batch SUBMISSIONS."""
     from grader.instructor.batch import BatchError, default_jobs, run
+    from grader.instructor.cluster import ClusterError
 
     if args.nbgrader is not None:  # say so before grading, not after
         from grader.instructor.nbgrader import NbgraderMissing
@@ -96,7 +97,7 @@ def batch(course: Course, args: argparse.Namespace) -> int:
         except NbgraderMissing as exc:
             return _fail(str(exc))
 
-    if args.require_isolation:
+    if args.require_isolation and not args.cluster:  # on a cluster, each worker is checked
         from grader.sandbox.isolation import require
 
         print(f"isolation {require(args.require_isolation).label}")
@@ -104,8 +105,9 @@ def batch(course: Course, args: argparse.Namespace) -> int:
         summary = run(course, args.submissions, db=args.db,
                       jobs=args.jobs or default_jobs(), exercise_ids=_split(args.exercises),
                       student_ids=_split(args.students), regrade=args.regrade,
-                      only_missing=args.only_missing, seed=args.seed, quiet=args.quiet)
-    except BatchError as exc:
+                      only_missing=args.only_missing, seed=args.seed, quiet=args.quiet,
+                      cluster=args.cluster, require_tier=args.require_isolation or "")
+    except (BatchError, ClusterError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         print("interrupted before grading started; nothing was written", file=sys.stderr)
@@ -246,3 +248,18 @@ def manual(course: Course, args: argparse.Namespace) -> int:
     print(f"recorded {args.points:g}/{top} for {args.student} / {ex.id} / {args.item}; "
           f"{ex.id} is now {grade.score:g}/{grade.max_score:g}")
     return 0
+
+
+def worker(course: Course, args: argparse.Namespace) -> int:
+    """grader worker ADDRESS: a Dask worker ready to grade this course."""
+    import os
+    import subprocess
+
+    from grader.instructor.cluster import worker_command
+
+    cmd, env = worker_command(args.scheduler, course.root, args.nworkers)
+    print(f"grading {course.root} for {args.scheduler} with {args.nworkers} process(es)")
+    try:
+        return subprocess.call(cmd, env={**os.environ, **env})
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,249 @@
+"""Grade a batch's units on a Dask cluster: units travel as bytes, grades come back as data.
+
+The parent (the instructor's machine) plans and stages units as usual, packs each one's staged
+files as bytes (capped and hashed: workers share no filesystem), and submits them to a Dask
+scheduler. Each worker has the same course checkout and environment; a unit refuses to grade
+when the worker's course hash, grader version or environment differs from the parent's, naming
+what differs. The gradebook stays with the parent, which records each finished unit once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+COURSE_ENV = "GRADER_COURSE"  # the worker's course checkout (default: the package's course)
+MAX_UNIT_BYTES = 256 * 1024 * 1024  # a packed unit's files, all together
+LOCAL = "local:"
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot grade this batch (unreachable, or workers that differ)."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the parent would record, which every worker must match before it grades."""
+
+    course_hashes: dict[str, str]
+    grader: str
+    environment: dict[str, object]
+    require_tier: str = ""
+
+
+def pack(stage: Path, limit: int = MAX_UNIT_BYTES) -> dict[str, Any]:
+    """A staged unit's regular files as ``{relative path: bytes}`` plus their digest."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(stage.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        data = path.read_bytes()
+        total += len(data)
+        if total > limit:
+            raise ClusterError(f"{stage} holds more than {limit // 2**20} MB: not sent")
+        files[path.relative_to(stage).as_posix()] = data
+    return {"files": files, "digest": _digest(files)}
+
+
+def _digest(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
+    return digest.hexdigest()
+
+
+def _unpack(packed: Mapping[str, Any], into: Path) -> None:
+    """Write a packed unit below ``into``, refusing anything that would land outside it."""
+    files = packed["files"]
+    if _digest(files) != packed["digest"]:
+        raise ClusterError("the unit's files do not match their digest: not graded")
+    root = into.resolve()
+    for rel, data in files.items():
+        target = (root / rel).resolve()
+        if root not in target.parents:
+            raise ClusterError(f"{rel!r} would be written outside the unit: not graded")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+# -- on the worker ---------------------------------------------------------------------------
+
+_POOL: list[ProcessPoolExecutor] = []
+
+
+def _course_root() -> Path:
+    from grader.engine.course import Course
+
+    configured = os.environ.get(COURSE_ENV)
+    return Course.load(Path(configured)).root if configured else Course.find().root
+
+
+def differences(expected: Expected, exercise_ids: list[str] | None = None) -> list[str]:
+    """What on this machine differs from the parent's grading set-up (empty: the same)."""
+    from grader.engine import fingerprint
+    from grader.engine.course import Course
+    from grader.sandbox import isolation
+
+    course = Course.load(_course_root())
+    found = []
+    for ex_id in exercise_ids or sorted(expected.course_hashes):
+        try:
+            here = fingerprint.course_hash(course, course.get(ex_id))
+        except KeyError:
+            found.append(f"{ex_id} is not in this worker's course")
+            continue
+        if here != expected.course_hashes[ex_id]:
+            found.append(f"course hash for {ex_id}: {here} here, "
+                         f"{expected.course_hashes[ex_id]} on the instructor's machine")
+    if fingerprint.engine_version() != expected.grader:
+        found.append(f"grader version: {fingerprint.engine_version()} here, "
+                     f"{expected.grader} on the instructor's machine")
+    env = fingerprint.environment()
+    for key in sorted(set(env) | set(expected.environment)):
+        if env.get(key) != expected.environment.get(key):
+            found.append(f"environment {key}: {env.get(key)!r} here, "
+                         f"{expected.environment.get(key)!r} on the instructor's machine")
+    tier = isolation.current()
+    if expected.require_tier and not tier.at_least(expected.require_tier):
+        found.append(f"isolation tier {tier.label} is weaker than the required "
+                     f"{expected.require_tier}")
+    return found
+
+
+def describe_worker() -> dict[str, Any]:
+    """Who this worker is, for the parent's messages (host, course, tier)."""
+    import socket
+
+    from grader.sandbox import isolation
+
+    return {"host": socket.gethostname(), "course": str(_course_root()),
+            "tier": isolation.current().label}
+
+
+def grade_packed(packed: Mapping[str, Any], exercise_id: str, seed: int,
+                 expected: Expected) -> dict[str, Any]:
+    """A Dask task: check this worker matches, unpack, grade in a child process, answer."""
+    from grader.instructor.batch import _child_init, _context, grade_unit
+
+    problems = differences(expected, [exercise_id])
+    if problems:
+        raise ClusterError("this worker differs from the instructor's machine: "
+                           + "; ".join(problems))
+    if not _POOL:  # one grading process per worker process, forked from a warm server
+        _POOL.append(ProcessPoolExecutor(max_workers=1, mp_context=_context(),
+                                         initializer=_child_init))
+    stage = Path(tempfile.mkdtemp(prefix="grader-unit-"))
+    try:
+        _unpack(packed, stage)
+        answer = _POOL[0].submit(grade_unit, str(_course_root()), exercise_id, str(stage),
+                                 seed).result()
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    answer["worker"] = describe_worker()
+    return answer
+
+
+def worker_command(scheduler: str, course_root: Path, processes: int
+                   ) -> tuple[list[str], dict[str, str]]:
+    """The ``dask worker`` command line (and environment) that grades ``course_root``."""
+    import sys
+
+    cmd = [sys.executable, "-m", "distributed.cli.dask_worker", scheduler,
+           "--nworkers", str(max(1, processes)), "--nthreads", "1",
+           "--preload", __name__, "--no-dashboard"]
+    # a grading worker starts processes of its own, which Dask's daemonic workers cannot
+    env = {COURSE_ENV: str(course_root), "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    return cmd, env
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook: fail fast without a course, and import the engine once."""
+    import importlib
+
+    for name in ("grader.engine.runner", "grader.engine.plugin", "grader.instructor.batch"):
+        importlib.import_module(name)  # once here, inherited by every forked grading process
+
+    _course_root()
+
+
+# -- on the instructor's machine -------------------------------------------------------------
+
+@contextlib.contextmanager
+def connect(address: str, course_root: Path | None = None) -> Iterator[Any]:
+    """A Dask client for ``tcp://HOST:PORT``, or a LocalCluster for ``local:N``."""
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError("--cluster needs Dask's distributed: pip install distributed"
+                           ) from None
+    if address.startswith(LOCAL):
+        workers = int(address[len(LOCAL):] or "1")
+        if course_root is not None:  # local workers grade this very course
+            os.environ[COURSE_ENV] = str(course_root)
+        # a grading worker starts processes of its own, which Dask's daemonic workers cannot
+        with dask.config.set({"distributed.worker.daemon": False}):
+            local = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None)
+            with local, Client(local) as client:  # type: ignore[no-untyped-call]
+                yield client
+        return
+    try:
+        client = Client(address, timeout=30)  # type: ignore[no-untyped-call]
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        yield client
+
+
+def check_workers(client: Any, expected: Expected) -> None:
+    """Refuse the batch when a connected worker differs from this machine (named)."""
+    client.wait_for_workers(1, timeout=120)
+    found = client.run(differences, expected)
+    bad = {worker: problems for worker, problems in found.items() if problems}
+    if bad:
+        lines = [f"{worker}: {'; '.join(problems)}" for worker, problems in sorted(bad.items())]
+        raise ClusterError("these workers differ from the instructor's machine, so their "
+                           "grades would not be comparable:\n  " + "\n  ".join(lines))
+
+
+def grade_units(address: str, course: Any, units: list[Any], seed: int, current: Any,
+                gb: Any, run_id: int, summary: Any, display: Any,
+                require_tier: str = "") -> None:
+    """``grader batch --cluster``: every unit on the cluster, each recorded here once."""
+    from distributed import as_completed
+
+    from grader.engine import fingerprint
+    from grader.instructor.batch import record_answer
+
+    expected = Expected(dict(current.course_hashes), current.grader,
+                        dict(fingerprint.environment()), require_tier)
+    with connect(address, course.root) as client:
+        check_workers(client, expected)
+        futures = {}
+        for unit in units:
+            packed = pack(unit.stage)
+            key = f"grade-{unit.student}-{unit.exercise}-{packed['digest'][:12]}"
+            futures[client.submit(grade_packed, packed, unit.exercise, seed, expected,
+                                  pure=False, key=key)] = unit
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            unit = futures[future]
+            try:
+                answer = future.result()
+            except Exception as exc:  # a differing worker, or one that died too often
+                why = str(exc) if isinstance(exc, ClusterError) else \
+                    f"the cluster could not grade it: {type(exc).__name__}: {exc}"
+                summary.failed.append((unit.student, unit.exercise, why))
+                display.advance(f"{unit.student}/{unit.exercise} failed")
+                continue
+            record_answer(gb, unit, answer, current, run_id, summary, display)
