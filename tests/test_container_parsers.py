@@ -325,3 +325,39 @@ def test_an_allowed_present_base_is_built_offline(harness: Any, tmp_path: Path,
     builds = [c for c in log.read_text().splitlines() if c.startswith("build")]
     assert len(builds) == 1 and "--network=none --pull=false" in builds[0]
     assert not result["built"] and "exited with 1" in result["error"]
+
+
+class _BigFiles:
+    """A submission proxy whose files are all over the grader's cap (as the sandbox says)."""
+
+    class harness:  # the proxy's ``harness`` attribute
+        @staticmethod
+        def ready() -> bool:
+            return True
+
+    def __init__(self, crashed: type[Exception]) -> None:
+        self.crashed = crashed
+
+    def read_file(self, rel: str, max_bytes: int) -> bytes:
+        raise self.crashed(f"{rel} is larger than {max_bytes} bytes")
+
+
+def test_an_oversized_dockerfile_is_never_read(docker: Any) -> None:
+    docker._FILES.clear()
+    try:
+        submission = _BigFiles(docker.SubmissionCrashed)
+        with pytest.raises(docker.Feedback, match=r"\[file-size\] Dockerfile is larger than 64"):
+            docker.dockerfile(submission)
+        with pytest.raises(docker.Feedback, match=r"\[file-size\] \.dockerignore is larger"):
+            docker.dockerignore_patterns(submission)
+    finally:
+        docker._FILES.clear()
+
+
+def test_an_oversized_manifest_is_never_read(kube: Any) -> None:
+    kube._FILES.clear()
+    try:
+        with pytest.raises(kube.Feedback, match=r"\[file-size\] manifests/deployment.yaml"):
+            kube.manifest(_BigFiles(kube.SubmissionCrashed), "manifests/deployment.yaml")
+    finally:
+        kube._FILES.clear()

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from grader.testing import Feedback, NotAttempted
+from grader.testing import Feedback, NotAttempted, SubmissionCrashed
 
 KUBERNETES_VERSION = "1.30.0"  # the pinned version every manifest is validated against
 APP_PORT = 8000  # where the penguin API listens inside its container
@@ -51,10 +51,12 @@ WARMUPS = {
 # -- reading the learner's files -------------------------------------------------------------
 
 _FILES: dict[str, bytes | None] = {}
+TOO_BIG = b"\0too big\0"  # stands for a file over MAX_BYTES (a NUL never ends a YAML file)
 
 
 def learner_files(submission: Any) -> dict[str, bytes | None]:
-    """Every learner file's bytes (None when missing), read once per grading."""
+    """Every learner file's bytes (None when missing), read once per grading; a file over
+    MAX_BYTES is never read."""
     if not _FILES:
         submission.harness.ready()
         for rel in [*MANIFESTS.values(), *WARMUPS.values()]:
@@ -62,6 +64,10 @@ def learner_files(submission: Any) -> dict[str, bytes | None]:
                 _FILES[rel] = submission.read_file(rel, max_bytes=MAX_BYTES)
             except FileNotFoundError:
                 _FILES[rel] = None
+            except SubmissionCrashed as exc:  # larger than the cap: refused unread
+                if "larger" not in str(exc):
+                    raise
+                _FILES[rel] = TOO_BIG
     return _FILES
 
 
@@ -265,6 +271,10 @@ def manifest(submission: Any, rel: str, *, marker: bool = False) -> Manifest:
     if data is None:
         raise Feedback(f"{rel} is missing from your submission: create it in "
                        f"exercises/06_containers/02_kubernetes/{rel}")
+    if data == TOO_BIG:
+        raise Feedback(f"[file-size] {rel} is larger than {MAX_BYTES // 1024} KiB, so the grader "
+                       "did not read it (the reference's manifests are under 3 KiB each): a "
+                       "manifest holds settings, not data")
     text = data.decode("utf-8", "replace")
     if marker and MARKER in text:
         raise NotAttempted(f"{rel} still has the line '# {MARKER}': fix the bug, then delete "
@@ -296,7 +306,7 @@ def documents(submission: Any, *needed: str) -> list[Doc]:
             raise Feedback(f"[missing-object] {found.file} holds no {KIND_OF[key]}: write "
                            f"one there (kind: {KIND_OF[key]})")
     for rel in MANIFESTS.values():  # objects may refer to each other across files
-        if attempted(submission, rel):
+        if attempted(submission, rel) and learner_files(submission)[rel] != TOO_BIG:
             docs += manifest(submission, rel).docs
     return docs
 
