@@ -289,18 +289,20 @@ FAKE_DOCKER = """#!/bin/sh
 echo "$@" >> "{log}"
 case "$1 $2" in
   "image inspect") [ "$5" = "python:3.12-slim-bookworm" ] && exit 0; exit 1 ;;
-  "build "*) exit 1 ;;
+  "build "*) echo "{build_says}" >&2; exit 1 ;;
 esac
 exit 0
 """
 
 
-def _fake_docker(tmp_path: Path) -> tuple[Path, Path]:
+def _fake_docker(tmp_path: Path, build_says: str = "unknown instruction: FORM") -> tuple[Path,
+                                                                                          Path]:
+    """A ``docker`` that logs its arguments, knows one image and fails every build."""
     log = tmp_path / "calls.log"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     exe = bin_dir / "docker"
-    exe.write_text(FAKE_DOCKER.format(log=log))
+    exe.write_text(FAKE_DOCKER.format(log=log, build_says=build_says))
     exe.chmod(0o755)
     return bin_dir, log
 
@@ -312,7 +314,7 @@ def test_a_base_image_not_on_the_machine_is_never_pulled(harness: Any, tmp_path:
     result = harness.docker_image({"Dockerfile": "FROM python:3.11-slim\n"}, 8000, [], None,
                                   ["python:3.11-slim"])
     calls = log.read_text().splitlines()
-    assert not result["built"] and "never pulls" in result["error"]
+    assert not result["built"] and "never pulls" in result["environment"]
     assert not any(c.startswith(("build", "pull")) for c in calls), calls
 
 
@@ -325,6 +327,16 @@ def test_an_allowed_present_base_is_built_offline(harness: Any, tmp_path: Path,
     builds = [c for c in log.read_text().splitlines() if c.startswith("build")]
     assert len(builds) == 1 and "--network=none --pull=false" in builds[0]
     assert not result["built"] and "exited with 1" in result["error"]
+    assert not result.get("environment")  # the Dockerfile's own fault: reported, not skipped
+
+
+def test_a_build_that_needed_the_network_is_the_machines_fault(
+        harness: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir, _ = _fake_docker(tmp_path, "ERROR: No matching distribution found for fastapi")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    result = harness.docker_image({"Dockerfile": "FROM python:3.12-slim-bookworm\n"}, 8000, [],
+                                  None, ["python:3.12-slim-bookworm"])
+    assert not result["built"] and "needed the network" in result["environment"]
 
 
 class _BigFiles:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,6 +30,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 LOG_CAP = 6000
+# What pip, apt and curl print when the network is off: the build failed for the machine's
+# sake, not the Dockerfile's (searched in the last LOG_CAP characters only).
+OFFLINE_FAILURE = re.compile(r"Temporary failure in name resolution|Network is unreachable|"
+                             r"Failed to establish a new connection|Could not resolve host|"
+                             r"No matching distribution found")
 BODY_CAP = 1 << 20
 PROBE_SECONDS = 10.0
 
@@ -240,6 +246,7 @@ def docker_image(context: dict[str, str | bytes], container_port: int,
             if found.returncode != 0:
                 out["error"] = (f"the base image {image} is not on this machine, and the grader "
                                 "never pulls one (an instructor can `docker pull` it)")
+                out["environment"] = out["error"]
                 return out
         ctx = home / "context"
         for rel, data in context.items():
@@ -251,6 +258,10 @@ def docker_image(context: dict[str, str | bytes], container_port: int,
         out["log"] = (build.stdout + build.stderr)[-LOG_CAP:].decode("utf-8", "replace")
         if build.returncode != 0:
             out["error"] = f"docker build exited with {build.returncode}"
+            if OFFLINE_FAILURE.search(out["log"]):
+                out["environment"] = ("a RUN step needed the network (e.g. pip downloading "
+                                      "requirements), which the offline build does not give; an "
+                                      "instructor can provide a base image with them installed")
             return out
         out["built"] = True
         port = _free_port()
