@@ -109,7 +109,7 @@ def test_healthcheck_asks_the_health_endpoint(submission, support):
                                             "'http://127.0.0.1:8000/health', timeout=2)\"]"))
 
 
-# fails for: no-requirements-installed (the image would have no uvicorn), user-not-created
+# fails for: no-requirements-installed, user-not-created
 @pytest.mark.requires(PARSES, LISTENS)
 @pytest.mark.task("serves")
 @pytest.mark.points(1)
@@ -159,8 +159,9 @@ HADOLINT = [
 ]
 
 
-# fails for: lazy (DL3006), shell-form-cmd (DL3025), latest-tag (DL3007), build-tools (DL3008),
-# pip-cache-unpinned (DL3013, DL3042), add-not-copy (DL3020)
+# DL3006: lazy; DL3025: shell-form-cmd; DL3007: latest-tag; DL3008: build-tools;
+# DL3013 and DL3042: pip-cache-unpinned; DL3020: add-not-copy.
+# fails for: lazy, shell-form-cmd, latest-tag, build-tools, pip-cache-unpinned, add-not-copy
 @pytest.mark.requires(PARSES)
 @pytest.mark.points(1)
 @pytest.mark.parametrize("rule", HADOLINT)
@@ -204,7 +205,7 @@ def test_no_secrets_in_env_or_arg(submission, support):
                                             "--mount=type=secret"))
 
 
-# fails for: remote-fetch (DL4006)
+# fails for: remote-fetch
 @pytest.mark.requires(PARSES, SERVES)
 @pytest.mark.task("final-stage")
 @pytest.mark.points(1)
@@ -222,7 +223,7 @@ IGNORE_CASES = [
 ]
 
 
-# fails for: lazy (all but git), dockerignore-backtracking (checkpoints)
+# fails for: lazy, dockerignore-backtracking
 @pytest.mark.points(1)
 @pytest.mark.parametrize("case", IGNORE_CASES)
 def test_dockerignore(submission, support, case):
@@ -277,7 +278,9 @@ def image(submission, support, exercise_dir, grading_seed):
 
 # The three image checks are optional: worth 0 points, reported where an engine answers, so a
 # machine with Docker grades out of the same points as one without (exercise.toml's points).
-# Serving is graded by the served-app checks above, on every machine.
+# Serving is graded by the served-app checks above, on every machine. No fixture fails these
+# without an engine; the offline build's command line is tested in
+# tests/test_container_parsers.py.
 @pytest.mark.task("image")
 @pytest.mark.points(0)
 def test_image_builds(image):

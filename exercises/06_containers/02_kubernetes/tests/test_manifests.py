@@ -98,8 +98,9 @@ RULES = [
 ]
 
 
-# fails for: latest-tag (container-image-tag), no-probes (no-*-probe), runs-as-root
-# (run-as-non-root), lazy (the others), mismatched-selector (all: not graded)
+# One rule each: container-image-tag (latest-tag), no-*-probe (no-probes), run-as-non-root
+# (runs-as-root), the others (lazy); all of them, not graded (mismatched-selector).
+# fails for: latest-tag, no-probes, runs-as-root, lazy, mismatched-selector
 @pytest.mark.requires("test_schema")
 @pytest.mark.parametrize(("rule", "needs"), RULES)
 def test_best_practice(submission, support, rule, needs):

@@ -6,7 +6,7 @@ import pytest
 from grader.testing import expect
 
 
-# fails for: lazy (nothing to compare), requests-above-limits (not graded)
+# fails for: lazy, requests-above-limits
 @pytest.mark.requires("test_schema")
 @pytest.mark.task("resources")
 @pytest.mark.points(1)
