@@ -3,18 +3,20 @@
 The grader's process reads the learner's Dockerfile, decides which files the image would hold,
 where the command runs and with which arguments, and sends that plan here as plain data. This
 module only carries it out: it writes the files into a private folder standing in for the
-image's root, starts the command there (a list of arguments, never a shell) on a free
-127.0.0.1 port, sends the requests it was given and hands back what came back. It never runs a
+image's root, starts the command there (a list of arguments, never a shell) on the port the
+Dockerfile declares (a free 127.0.0.1 port when that one is taken), sends the requests it was
+given and hands back what came back. It never runs a
 RUN line and never fetches anything. It knows no expected answer: the grader judges.
 
 Sentinels in the plan: ``@PYTHON@`` is this interpreter, ``@ROOT@`` the folder standing in for
-``/``, ``@PORT@`` the free port chosen here.
+``/``, ``@PORT@`` the port chosen here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +30,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 LOG_CAP = 6000
+# What pip, apt and curl print when the network is off: the build failed for the machine's
+# sake, not the Dockerfile's (searched in the last LOG_CAP characters only).
+OFFLINE_FAILURE = re.compile(r"Temporary failure in name resolution|Network is unreachable|"
+                             r"Failed to establish a new connection|Could not resolve host|"
+                             r"No matching distribution found")
 BODY_CAP = 1 << 20
 PROBE_SECONDS = 10.0
 
@@ -37,10 +44,20 @@ def ready() -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_port(wanted: int | None = None) -> int:
+    """``wanted`` (the image's declared port) when it is free here, else any free port.
+
+    A worker with its own network namespace always has the declared port free; one that
+    shares the machine's loopback (tier C, or a class graded in parallel) may not.
+    """
+    for port in ([wanted] if wanted else []) + [0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
 
 
 def _inside(root: Path, image_path: str) -> Path:
@@ -98,9 +115,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def serve(files: dict[str, bytes], workdir: str, argv: list[str], env: dict[str, str],
           requests: list[dict[str, Any]], probe: list[str] | None = None,
-          start_seconds: float = 20.0, request_seconds: float = 10.0) -> dict[str, Any]:
+          start_seconds: float = 20.0, request_seconds: float = 10.0,
+          port: int | None = None) -> dict[str, Any]:
     """Lay out ``files``, start ``argv`` in ``workdir``, send ``requests``; report what happened.
 
+    The server gets ``port`` (the one the Dockerfile declares) unless it is taken here.
     ``probe`` (the HEALTHCHECK command, if one can run) is run once the server answers.
     """
     home = Path(tempfile.mkdtemp(prefix="image-"))
@@ -116,7 +135,8 @@ def serve(files: dict[str, bytes], workdir: str, argv: list[str], env: dict[str,
             target.write_bytes(data)
         cwd = _inside(root, workdir)
         cwd.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
+        port = _free_port(port)
+        out["port"] = port
         command = [_fill(a, root, port) for a in argv]
         run_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
                    "TMPDIR": str(home), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -175,14 +195,37 @@ def _run_probe(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, Any
     return {"exit_code": done.returncode, "output": text, "missing": ""}
 
 
+def docker_build_argv(docker: str, tag: str, context: str) -> list[str]:
+    """The build command: no network for RUN steps, never a pull, no build-time cache reuse.
+
+    With ``--network=none`` a RUN line can fetch nothing (so a Dockerfile that must download
+    its dependencies does not build here: the image checks are optional, worth no points), and
+    ``--pull=false`` with the base images checked beforehand means only allow-listed images
+    already on the machine are used.
+    """
+    return [docker, "build", "--network=none", "--pull=false", "--no-cache", "--rm",
+            "--force-rm", "-t", tag, context]
+
+
+def docker_run_argv(docker: str, name: str, tag: str, host_port: int,
+                    container_port: int) -> list[str]:
+    """The run command: no capabilities, no privilege gain, capped memory, loopback only."""
+    return [docker, "run", "-d", "--rm", "--name", name, "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges", "--memory", "512m", "--pids-limit", "256",
+            "-p", f"127.0.0.1:{host_port}:{container_port}", tag]
+
+
 def docker_image(context: dict[str, str | bytes], container_port: int,
                  requests: list[dict[str, Any]], docker_host: str | None = None,
-                 build_seconds: float = 240.0, start_seconds: float = 30.0) -> dict[str, Any]:
+                 base_images: list[str] | None = None, build_seconds: float = 240.0,
+                 start_seconds: float = 30.0) -> dict[str, Any]:
     """Build the learner's image with a Docker engine, run it, send ``requests``; report.
 
     ``context`` maps paths of the build context (the Dockerfile included) to their bytes;
-    ``docker_host`` is the engine's endpoint as the grader found it (no credentials travel).
-    The grader only calls this after its own checks found no remote code in the Dockerfile.
+    ``docker_host`` is the engine's endpoint as the grader found it (no credentials travel);
+    ``base_images`` are the allow-listed images the Dockerfile starts FROM: each must already
+    be on the machine (nothing is pulled). The grader only calls this after its own checks
+    found the file parseable, without remote code, and on allow-listed bases.
     """
     docker = shutil.which("docker")
     out: dict[str, Any] = {"built": False, "started": False, "responses": [], "log": "",
@@ -197,22 +240,32 @@ def docker_image(context: dict[str, str | bytes], container_port: int,
     if docker_host:
         env["DOCKER_HOST"] = docker_host
     try:
+        for image in base_images or []:
+            found = subprocess.run([docker, "image", "inspect", "--format", "{{.Id}}", image],
+                                   env=env, capture_output=True, timeout=30, check=False)
+            if found.returncode != 0:
+                out["error"] = (f"the base image {image} is not on this machine, and the grader "
+                                "never pulls one (an instructor can `docker pull` it)")
+                out["environment"] = out["error"]
+                return out
         ctx = home / "context"
         for rel, data in context.items():
             target = _inside(ctx, "/" + rel)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data.encode() if isinstance(data, str) else data)
-        build = subprocess.run([docker, "build", "--pull=false", "-t", tag, str(ctx)],
+        build = subprocess.run(docker_build_argv(docker, tag, str(ctx)),
                                env=env, capture_output=True, timeout=build_seconds, check=False)
         out["log"] = (build.stdout + build.stderr)[-LOG_CAP:].decode("utf-8", "replace")
         if build.returncode != 0:
             out["error"] = f"docker build exited with {build.returncode}"
+            if OFFLINE_FAILURE.search(out["log"]):
+                out["environment"] = ("a RUN step needed the network (e.g. pip downloading "
+                                      "requirements), which the offline build does not give; an "
+                                      "instructor can provide a base image with them installed")
             return out
         out["built"] = True
         port = _free_port()
-        run = subprocess.run([docker, "run", "-d", "--rm", "--name", name, "--cap-drop", "ALL",
-                              "--security-opt", "no-new-privileges", "--memory", "512m",
-                              "-p", f"127.0.0.1:{port}:{container_port}", tag],
+        run = subprocess.run(docker_run_argv(docker, name, tag, port, container_port),
                              env=env, capture_output=True, timeout=30, check=False)
         if run.returncode != 0:
             out["error"] = f"docker run exited with {run.returncode}: " + \

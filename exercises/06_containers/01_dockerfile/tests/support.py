@@ -28,11 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from grader.testing import Feedback, NotAttempted
+from grader.testing import Feedback, NotAttempted, SubmissionCrashed
 
 DOCKERFILE = "Dockerfile"
 DOCKERIGNORE = ".dockerignore"
-MAX_BYTES = 256 * 1024
+# Caps checked before anything is parsed: the reference's files are 1.3 KB and 0.3 KB.
+MAX_BYTES = {DOCKERFILE: 64 * 1024, DOCKERIGNORE: 16 * 1024}
+MAX_INSTRUCTION_CHARS = 4 * 1024  # one instruction, continuation lines joined
+MAX_INSTRUCTIONS = 400
+MAX_EXPANDED_CHARS = 16 * 1024  # one value after $VARIABLE expansion
 MAX_STAGES = 20
 MAX_LAYOUT_FILES = 2000  # files the grader lays out for one image (the app has a handful)
 UVICORN_DEFAULT_PORT = 8000
@@ -45,21 +49,26 @@ TOLERANCE = 1e-6
 # -- reading the learner's files -------------------------------------------------------------
 
 _FILES: dict[str, bytes | None] = {}
+TOO_BIG = b"\0too big\0"  # stands for a file over its cap (a NUL never ends a text file)
 
 
 def learner_files(submission: Any) -> dict[str, bytes | None]:
     """The learner's Dockerfile and .dockerignore, read once per grading, before anything runs.
 
     They are read from the worker's copy as soon as it starts, so nothing the submission runs
-    later (its CMD) can change what the static checks see.
+    later (its CMD) can change what the static checks see. A file over its cap is never read.
     """
     if not _FILES:
         submission.harness.ready()
         for name in (DOCKERFILE, DOCKERIGNORE):
             try:
-                _FILES[name] = submission.read_file(name, max_bytes=MAX_BYTES)
+                _FILES[name] = submission.read_file(name, max_bytes=MAX_BYTES[name])
             except FileNotFoundError:
                 _FILES[name] = None
+            except SubmissionCrashed as exc:  # larger than the cap: refused unread
+                if "larger" not in str(exc):
+                    raise
+                _FILES[name] = TOO_BIG
     return _FILES
 
 
@@ -74,6 +83,10 @@ def _text(submission: Any, name: str, what: str) -> str:
     if data is None:
         raise Feedback(f"{name} is missing from your submission: {what} goes in "
                        f"exercises/06_containers/01_dockerfile/{name}")
+    if data == TOO_BIG:
+        raise Feedback(f"[file-size] {name} is larger than {MAX_BYTES[name] // 1024} KiB, so the "
+                       f"grader did not read it (the reference's is under 2 KiB): {what} "
+                       "should hold instructions, not data")
     text = data.decode("utf-8", "replace")
     if only_comments(text):
         raise NotAttempted(f"{name} holds only comments so far: not attempted yet")
@@ -94,7 +107,10 @@ def dockerignore_text(submission: Any) -> str:
 
 def dockerignore_patterns(submission: Any) -> list[str]:
     """The .dockerignore patterns, or none when the learner has not written any yet."""
+    __tracebackhide__ = True  # pytest: report the test line, not these helpers
     data = learner_files(submission)[DOCKERIGNORE]
+    if data == TOO_BIG:
+        dockerignore_text(submission)  # raises the size message
     return parse_dockerignore(data.decode("utf-8", "replace")) if data else []
 
 
@@ -146,6 +162,7 @@ class Dockerfile:
     stages: list[Stage]
     global_args: dict[str, str]
     layouts: dict[tuple[int, tuple[str, ...]], Layout] = field(default_factory=dict)
+    envs: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
     def final(self) -> Stage:
@@ -194,12 +211,21 @@ def parse(text: str) -> Dockerfile:
     parser = DockerfileParser(fileobj=io.BytesIO(text.encode()), env_replace=False)
     stages: list[Stage] = []
     global_args: dict[str, str] = {}
-    for item in parser.structure:
+    structure = parser.structure
+    if len(structure) > MAX_INSTRUCTIONS:
+        raise Feedback(f"[file-size] the Dockerfile has {len(structure)} instructions; the grader "
+                       f"reads at most {MAX_INSTRUCTIONS} (the reference has 17)")
+    for item in structure:
         keyword = str(item["instruction"]).upper()
         if keyword == "COMMENT":
             continue
         value = str(item["value"])
         line = int(item["startline"]) + 1
+        if len(value) > MAX_INSTRUCTION_CHARS:
+            raise Feedback(f"[file-size] line {line}: this {keyword} is {len(value)} characters "
+                           f"long; the grader reads instructions of up to "
+                           f"{MAX_INSTRUCTION_CHARS} characters. Split it, or keep data out of "
+                           "the Dockerfile")
         if keyword == "FROM":
             _, args, _ = split_arguments(value)
             image = expand(args[0], global_args) if args else ""
@@ -222,7 +248,10 @@ def parse(text: str) -> Dockerfile:
     if len(stages) > MAX_STAGES:
         raise Feedback(f"the Dockerfile has {len(stages)} stages; the grader reads at most "
                        f"{MAX_STAGES} (this app needs one or two)")
-    return Dockerfile(text, stages, global_args)
+    df = Dockerfile(text, stages, global_args)
+    for stage in stages:  # expand every variable once now: an ENV bomb stops here, with a message
+        stage_env(stage, df)
+    return df
 
 
 def parse_assignments(value: str, arg: bool = False) -> dict[str, str]:
@@ -242,22 +271,83 @@ def parse_assignments(value: str, arg: bool = False) -> dict[str, str]:
     return out
 
 
-_VAR = re.compile(r"\$(?:\{(\w+)(?::?[-+]([^}]*))?\}|(\w+))")
+_PLAIN_END = re.compile(r"[$\\}]")  # where a run of plain text ends (one character class)
+
+
+class TooLarge(Feedback):
+    """A Dockerfile whose variables expand past the grader's cap."""
 
 
 def expand(text: str, env: dict[str, str]) -> str:
-    """Docker's ``$VAR``, ``${VAR}`` and ``${VAR:-default}`` substitution, simplified."""
-    def repl(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(3)
-        if name in env and env[name] != "":
-            return env[name]
-        return match.group(2) or ""
+    """Docker's ``$VAR``, ``${VAR}``, ``${VAR:-word}`` and ``${VAR:+word}`` substitution.
 
-    return _VAR.sub(repl, text)
+    One left-to-right pass (nested words are read once each), and the result is capped at
+    MAX_EXPANDED_CHARS: a chain of ENV lines that doubles a variable each time stops here.
+    """
+    out, _ = _expand_from(text, 0, env, closing=False, depth=0)
+    return out
+
+
+def _expand_from(text: str, i: int, env: dict[str, str], closing: bool,
+                 depth: int) -> tuple[str, int]:
+    """Expand ``text`` from ``i`` up to the end (or a ``}`` when ``closing``); (result, index)."""
+    __tracebackhide__ = True  # pytest: report the test line, not these helpers
+    parts: list[str] = []
+    size = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        piece = ch
+        if closing and ch == "}":
+            break
+        if ch == "\\" and i + 1 < n and text[i + 1] == "$":
+            piece, i = "$", i + 2
+        elif ch == "$" and i + 1 < n and text[i + 1] == "{" and depth < 8:
+            j = i + 2
+            while j < n and (text[j].isalnum() or text[j] == "_"):
+                j += 1
+            name = text[i + 2:j]
+            op = ""
+            if text.startswith((":-", ":+"), j):
+                op, j = text[j:j + 2], j + 2
+            elif j < n and text[j] in "-+":
+                op, j = text[j], j + 1
+            word, j = _expand_from(text, j, env, closing=True, depth=depth + 1) if op else ("", j)
+            if j < n and text[j] == "}":
+                value = env.get(name)
+                is_set = value is not None and (value != "" or ":" not in op)
+                if op.endswith("-"):
+                    piece = value if is_set and value is not None else word
+                elif op.endswith("+"):
+                    piece = word if is_set else ""
+                else:
+                    piece = value or ""
+                i = j + 1
+            else:  # no closing brace: Docker refuses the line; keep the text as written
+                piece, i = text[i:j], j
+        elif ch == "$" and i + 1 < n and (text[i + 1].isalpha() or text[i + 1] == "_"):
+            j = i + 1
+            while j < n and (text[j].isalnum() or text[j] == "_"):
+                j += 1
+            piece, i = env.get(text[i + 1:j], ""), j
+        else:
+            found = _PLAIN_END.search(text, i + 1)
+            stop = found.start() if found else n
+            piece, i = text[i:stop], stop
+        parts.append(piece)
+        size += len(piece)
+        if size > MAX_EXPANDED_CHARS:
+            raise TooLarge(f"[variable-size] a value in the Dockerfile grows past "
+                           f"{MAX_EXPANDED_CHARS // 1024} KiB once its $VARIABLES are "
+                           "expanded (an ENV line that repeats a variable doubles it each "
+                           "time); the grader stops there. Give each ENV a plain value")
+    return "".join(parts), i
 
 
 def stage_env(stage: Stage, dockerfile: Dockerfile) -> dict[str, str]:
-    """The ENV (and ARG) values in force at the end of a stage, expanded in order."""
+    """The ENV (and ARG) values in force at the end of a stage, expanded in order (memoised)."""
+    if stage.index in dockerfile.envs:
+        return dict(dockerfile.envs[stage.index])
     env: dict[str, str] = {}
     for inst in stage.chain():
         if inst.keyword == "ARG":
@@ -266,7 +356,8 @@ def stage_env(stage: Stage, dockerfile: Dockerfile) -> dict[str, str]:
         elif inst.keyword == "ENV":
             for name, val in parse_assignments(inst.value).items():
                 env[name] = expand(val, env)
-    return env
+    dockerfile.envs[stage.index] = env
+    return dict(env)
 
 
 # -- findings --------------------------------------------------------------------------------
@@ -361,6 +452,26 @@ def hadolint_findings(df: Dockerfile, code: str | None = None,
             if (code is None or c == code or c == "hadolint-timeout") and level in levels]
 
 
+INSTRUCTIONS = frozenset({"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD",
+                          "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD",
+                          "STOPSIGNAL", "HEALTHCHECK", "SHELL", "COMMENT"})
+
+
+def check_parses(df: Dockerfile) -> list[Finding]:
+    """Docker's parser would accept the file: no hadolint DL1000 and only known instructions.
+
+    hadolint parses with Docker's grammar and, on a parse error, reports DL1000 alone: every
+    other rule then looks clean, so the grader counts it as the failure it is.
+    """
+    found = [f for f in hadolint_findings(df) if f.rule in ("DL1000", "hadolint-timeout")]
+    for inst in df.instructions():
+        if inst.keyword not in INSTRUCTIONS:
+            found.append(Finding("DL1000", inst.line, f"unknown instruction {inst.keyword}"))
+        elif not inst.value.strip():
+            found.append(Finding("DL1000", inst.line, f"{inst.keyword} has no arguments"))
+    return found
+
+
 def hadolint_message(findings: list[Finding], code: str) -> str:
     return report(findings, f"{HADOLINT_ADVICE.get(code, 'see ' + HADOLINT_WIKI + code)} "
                             f"(rule: {HADOLINT_WIKI}{code})")
@@ -390,6 +501,19 @@ def check_base_image(df: Dockerfile) -> list[Finding]:
                     f"{why}. Allowed: {ALLOWED_TEXT}")]
 
 
+def base_images(df: Dockerfile) -> list[str]:
+    """Every image the build starts FROM (stages built FROM earlier stages left out)."""
+    return sorted({stage.root_base()[0] for stage in df.stages})
+
+
+def check_build_bases(df: Dockerfile) -> list[Finding]:
+    """Every stage starts from an allow-listed image: the only ones a grader's build may use."""
+    return [Finding("base-image-allowed", stage.root_base()[1],
+                    f"{stage.root_base()[0]!r} is not an image the grader builds from. "
+                    f"Allowed: {ALLOWED_TEXT}")
+            for stage in df.stages if not ALLOWED_BASE.match(stage.root_base()[0])]
+
+
 # -- the build context and what COPY takes from it ------------------------------------------
 
 def context_files(exercise_dir: Path) -> dict[str, bytes]:
@@ -405,67 +529,218 @@ def context_files(exercise_dir: Path) -> dict[str, bytes]:
     return out
 
 
+MAX_IGNORE_PATTERNS = 200
+MAX_PATTERN_CHARS = 256
+
+
 def parse_dockerignore(text: str) -> list[str]:
-    """Patterns of a .dockerignore, cleaned the way Docker cleans them."""
+    """Patterns of a .dockerignore, read the way Docker reads them (moby's ignorefile.ReadAll).
+
+    A line is a comment only when it starts with ``#``; the rest is trimmed, a leading ``!``
+    marks an exception, and the pattern is cleaned like Go's ``filepath.Clean`` with a leading
+    ``/`` dropped. Sizes are capped first: no pattern list can make the grader slow.
+    """
+    __tracebackhide__ = True  # pytest: report the test line, not these helpers
     patterns = []
-    for raw in text.splitlines():
+    for raw in text.removeprefix("\ufeff").splitlines():
+        if raw.startswith("#"):
+            continue
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line:
             continue
         negate = line.startswith("!")
         body = line[1:].strip() if negate else line
-        body = _clean(body).lstrip("/") or "."
+        if len(body) > MAX_PATTERN_CHARS:
+            raise Feedback(f"[dockerignore-size] a .dockerignore pattern is {len(body)} "
+                           f"characters long; the grader reads patterns of up to "
+                           f"{MAX_PATTERN_CHARS} characters (real ones are a few words)")
+        if body:
+            body = _go_clean(body)
+            if len(body) > 1 and body.startswith("/"):
+                body = body[1:]
         patterns.append(("!" if negate else "") + body)
+        if len(patterns) > MAX_IGNORE_PATTERNS:
+            raise Feedback(f"[dockerignore-size] the .dockerignore has more than "
+                           f"{MAX_IGNORE_PATTERNS} patterns; the grader reads at most that many "
+                           "(this app needs about ten)")
     return patterns
 
 
+def _go_clean(path: str) -> str:
+    """Go's ``filepath.Clean`` on a slash-separated path."""
+    cleaned = posixpath.normpath(path)
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
+@dataclass(frozen=True)
+class Glob:
+    """One .dockerignore pattern compiled the way moby's patternmatcher compiles it.
+
+    ``kind`` is moby's match type: exact, prefix (literal text then a final ``**``), suffix (a
+    leading ``**`` then literal text) or regexp. Where moby builds a Go (RE2, linear-time)
+    regular expression, the pattern is kept as tokens and matched by advancing every position
+    at once (a Thompson NFA): no pattern can make matching backtrack, and the work is at most
+    (path length) x (pattern length).
+    """
+
+    text: str
+    kind: str
+    tokens: tuple[tuple[str, Any], ...]
+
+    def matches(self, path: str) -> bool:
+        """Whether ``path`` (slash-separated, relative to the context) matches the pattern."""
+        if self.kind == "exact":
+            return path == self.text
+        if self.kind == "prefix":
+            return path.startswith(self.text[:-2])
+        if self.kind == "suffix":
+            suffix = self.text[2:]
+            return path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
+        return _nfa_match(self.tokens, path)
+
+
+CharClass = tuple[bool, tuple[tuple[str, str], ...]]
+
+
+def _class_at(pattern: str, i: int) -> tuple[CharClass, int] | None:
+    """The ``[...]`` character class starting at ``pattern[i]`` and the index after it."""
+    j = i + 1
+    negated = j < len(pattern) and pattern[j] == "^"
+    j += negated
+    ranges: list[tuple[str, str]] = []
+    while j < len(pattern) and (pattern[j] != "]" or not ranges):
+        low = pattern[j]
+        if low == "\\" and j + 1 < len(pattern):
+            j += 1
+            low = pattern[j]
+        j += 1
+        high = low
+        if j + 1 < len(pattern) and pattern[j] == "-" and pattern[j + 1] != "]":
+            j += 1
+            high = pattern[j]
+            if high == "\\" and j + 1 < len(pattern):
+                j += 1
+                high = pattern[j]
+            j += 1
+        if high < low:
+            return None  # Go's regexp refuses a reversed range, so Docker refuses the pattern
+        ranges.append((low, high))
+    if j >= len(pattern):
+        return None  # unclosed: filepath.Match reports ErrBadPattern
+    return (negated, tuple(ranges)), j + 1
+
+
 @cache
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    """Docker's .dockerignore matching (moby/patternmatcher): ``**`` spans folders."""
-    out, i = "^", 0
-    while i < len(pattern):
+def compile_glob(pattern: str) -> Glob | None:
+    """moby/patternmatcher's ``Pattern.compile`` as tokens; None for a pattern Docker rejects."""
+    tokens: list[tuple[str, Any]] = []
+    kind = "exact"
+    i, n, step = 0, len(pattern), 0
+    while i < n:
         ch = pattern[i]
-        if pattern.startswith("**", i):
+        if ch == "*" and i + 1 < n and pattern[i + 1] == "*":
             i += 2
-            if pattern.startswith("/", i):
-                out += "(?:.*/)?"
+            if i < n and pattern[i] == "/":
                 i += 1
+            if i >= n:
+                if kind == "exact":
+                    kind = "prefix"
+                else:
+                    tokens.append(("all", None))  # .*
+                    kind = "regexp"
             else:
-                out += ".*"
-            continue
-        if ch == "*":
-            out += "[^/]*"
-        elif ch == "?":
-            out += "[^/]"
-        elif ch == "[":
-            end = pattern.find("]", i)
-            if end < 0:
-                out += re.escape(ch)
-            else:
-                out += "[" + pattern[i + 1:end].replace("\\", "\\\\") + "]"
-                i = end
-        elif ch == "\\" and i + 1 < len(pattern):
+                tokens.append(("dirs", None))  # (.*/)? : any folders, or none
+                kind = "regexp"
+            if step == 0:
+                kind = "suffix"
+        elif ch == "*":
+            tokens.append(("star", None))  # [^/]*
+            kind = "regexp"
             i += 1
-            out += re.escape(pattern[i])
+        elif ch == "?":
+            tokens.append(("one", None))  # [^/]
+            kind = "regexp"
+            i += 1
+        elif ch == "[":
+            found = _class_at(pattern, i)
+            if found is None:
+                return None
+            tokens.append(("class", found[0]))
+            kind = "regexp"
+            i = found[1]
+        elif ch == "\\" and i + 1 < n:
+            tokens.append(("lit", pattern[i + 1]))
+            kind = "regexp"
+            i += 2
         else:
-            out += re.escape(ch)
-        i += 1
-    try:
-        return re.compile(out + "$")
-    except re.error:  # e.g. a reversed range [z-a]: Docker rejects it, nothing matches here
-        return re.compile(r"(?!)")
+            tokens.append(("lit", ch))
+            i += 1
+        step += 1
+    return Glob(pattern, kind, tuple(tokens))
+
+
+def _nfa_match(tokens: tuple[tuple[str, Any], ...], path: str) -> bool:
+    """Whether all of ``path`` matches ``tokens``: the set of live positions advances together.
+
+    A position ``s >= 0`` waits before token ``s``; ``-(s + 1)`` is inside the ``(.*/)?`` group
+    of token ``s``, where any character loops and a ``/`` leaves the group.
+    """
+    end = len(tokens)
+
+    def closure(states: set[int]) -> set[int]:
+        out: set[int] = set()
+        todo = list(states)
+        while todo:
+            s = todo.pop()
+            if s in out:
+                continue
+            out.add(s)
+            if 0 <= s < end and tokens[s][0] in ("star", "all"):
+                todo.append(s + 1)
+            elif 0 <= s < end and tokens[s][0] == "dirs":
+                todo += [s + 1, -(s + 1)]
+        return out
+
+    states = closure({0})
+    for ch in path:
+        nxt: set[int] = set()
+        for s in states:
+            if s < 0:
+                if ch != "\n":  # Go's '.' stops at a newline
+                    nxt.add(s)
+                if ch == "/":
+                    nxt.add(-s)  # -(s0 + 1) -> s0 + 1: past the group
+                continue
+            if s >= end:
+                continue
+            kind, arg = tokens[s]
+            if (kind == "lit" and ch == arg) or (kind == "one" and ch != "/"):
+                nxt.add(s + 1)
+            elif (kind == "star" and ch != "/") or (kind == "all" and ch != "\n"):
+                nxt.add(s)
+            elif kind == "class" and any(lo <= ch <= hi for lo, hi in arg[1]) != arg[0]:
+                nxt.add(s + 1)
+        states = closure(nxt)
+        if not states:
+            return False
+    return end in states
 
 
 def ignored(path: str, patterns: list[str]) -> bool:
-    """Whether Docker leaves ``path`` out of the context (the last matching pattern decides)."""
+    """Whether Docker leaves ``path`` out of the context: moby's ``MatchesOrParentMatches``.
+
+    A pattern matches the path or one of its parent folders, and the last matching pattern
+    decides (an inclusion is skipped once the path is out, an exception while it is in).
+    """
     parts = path.split("/")
     candidates = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
     result = False
     for pattern in patterns:
         negate = pattern.startswith("!")
-        body = pattern[1:] if negate else pattern
-        regex = _pattern_regex(body)
-        if any(regex.match(c) for c in candidates):
+        if negate != result:
+            continue
+        glob = compile_glob(pattern[1:] if negate else pattern)
+        if glob is not None and any(glob.matches(c) for c in candidates):
             result = not negate
     return result
 
@@ -602,12 +877,17 @@ def _is_source(rel: str) -> bool:
     return rel.startswith("app/")
 
 
+def requirement_installs(df: Dockerfile) -> list[tuple[Stage, Instruction]]:
+    """Every RUN line that pip-installs requirements.txt, with its stage."""
+    return [(stage, inst) for stage in df.stages for inst in stage.instructions
+            if inst.keyword == "RUN" and PIP_INSTALL.search(inst.value)
+            and REQUIREMENTS.search(inst.value)]
+
+
 def check_dependencies_first(df: Dockerfile, context: dict[str, bytes]) -> list[Finding]:
     """requirements.txt is copied alone and installed before the app's source is copied."""
     findings: list[Finding] = []
-    installs = [(stage, inst) for stage in df.stages for inst in stage.instructions
-                if inst.keyword == "RUN" and PIP_INSTALL.search(inst.value)
-                and REQUIREMENTS.search(inst.value)]
+    installs = requirement_installs(df)
     if not installs:
         return [Finding("deps-before-source", 0, "no RUN line installs requirements.txt "
                         "(pip install --no-cache-dir -r requirements.txt): the image would "
@@ -670,27 +950,45 @@ def check_remote_code(df: Dockerfile) -> list[Finding]:
 ROOT_USERS = re.compile(r"^(?:root|0)(?::.*)?$")
 
 
-def check_user(df: Dockerfile) -> list[Finding]:
-    """The final stage ends as a non-root user that exists in the image."""
+def effective_user(df: Dockerfile) -> tuple[str, int]:
+    """The user the container runs as, and the USER line that sets it (0: none, so root).
+
+    python's images run as root, so a final stage without USER (in itself or the stages it is
+    built FROM) runs the app as root, whatever hadolint's DL3002 says (it only sees USER root).
+    """
     user = df.final.last("USER")
     if user is None:
+        return "root", 0
+    return expand(user.value.strip(), stage_env(df.final, df)), user.line
+
+
+def check_user(df: Dockerfile) -> list[Finding]:
+    """The final stage ends as a non-root user that exists in the image."""
+    name, line = effective_user(df)
+    if line == 0:
         return [Finding("CKV_DOCKER_3", 0, "the final stage never sets USER, so the app runs "
-                        "as root: a bug in it becomes root in the container")]
-    env = stage_env(df.final, df)
-    name = expand(user.value.strip(), env)
+                        "as root (python's images start as root): a bug in it becomes root in "
+                        "the container")]
     if ROOT_USERS.match(name):
-        return [Finding("CKV_DOCKER_3", user.line, f"the last USER is {name!r}, i.e. root")]
+        return [Finding("CKV_DOCKER_3", line, f"the last USER is {name!r}, i.e. root")]
+    missing = missing_user(df)
+    return [missing] if missing else []
+
+
+def missing_user(df: Dockerfile) -> Finding | None:
+    """The USER line naming a user no RUN line creates (the container cannot start), or None."""
+    name, line = effective_user(df)
     who = name.split(":")[0]
-    if who.isdigit() or who == "nobody":
-        return []
+    if line == 0 or ROOT_USERS.match(name) or who.isdigit() or who == "nobody":
+        return None
     created = any(inst.keyword == "RUN" and re.search(r"\b(?:useradd|adduser)\b", inst.value)
                   and re.search(rf"(?<![\w-]){re.escape(who)}(?![\w-])", inst.value)
                   for inst in df.final.chain())
-    if not created:
-        return [Finding("CKV_DOCKER_3", user.line,
-                        f"USER {who}, but no RUN useradd/adduser in the final stage creates "
-                        f"{who!r}: the container would fail with 'unable to find user {who}'")]
-    return []
+    if created:
+        return None
+    return Finding("CKV_DOCKER_3", line,
+                   f"USER {who}, but no RUN useradd/adduser in the final stage creates {who!r}: "
+                   f"the container would fail to start with 'unable to find user {who}'")
 
 
 @dataclass
@@ -717,17 +1015,38 @@ def _option(args: list[str], *names: str) -> tuple[int, str] | None:
     return found
 
 
+PYTHON_FLAGS = frozenset({"-u", "-B", "-O", "-OO", "-E", "-s", "-S", "-I", "-P", "-q", "-b"})
+
+
 def program_of(argv: list[str]) -> tuple[str, list[str]]:
-    """('uvicorn' | 'gunicorn' | 'python-app' | other, the server's own arguments)."""
+    """What the command starts, and that server's own arguments.
+
+    'uvicorn' | 'gunicorn' | 'hypercorn' (also as ``python -m``), 'python-app' (the course's
+    app/main.py run as a script or ``-m app.main``: it listens on $HOST:$PORT, 0.0.0.0:8000 by
+    default), 'python-inline' (``python -c``: code the grader cannot attribute to the app),
+    'python-other', or the name of another program.
+    """
     if not argv:
         return "", []
     first = PurePosixPath(argv[0]).name
     rest = argv[1:]
-    if re.fullmatch(r"python[\d.]*", first):
-        if len(rest) >= 2 and rest[0] == "-m" and rest[1] in ("uvicorn", "gunicorn"):
+    if not re.fullmatch(r"python[\d.]*", first):
+        return first, rest
+    while rest and rest[0] in PYTHON_FLAGS:
+        rest = rest[1:]
+    if not rest:
+        return "python-other", rest
+    if rest[0] == "-c" or rest[0].startswith("-c"):
+        return "python-inline", rest
+    if rest[0] == "-m" and len(rest) >= 2:
+        if rest[1] in SERVERS:
             return rest[1], rest[2:]
-        return "python", rest
-    return first, rest
+        if rest[1] in ("app.main", "app"):
+            return "python-app", rest[2:]
+        return "python-other", rest
+    if not rest[0].startswith("-") and PurePosixPath(rest[0]).parts[-2:] == ("app", "main.py"):
+        return "python-app", rest[1:]
+    return "python-other", rest
 
 
 def _argv(inst: Instruction) -> tuple[list[str], bool]:
@@ -769,7 +1088,7 @@ def command(df: Dockerfile) -> Command | None:
         bind = found[1] if found else "127.0.0.1:8000"
         host, _, port_text = bind.rpartition(":")
         port = _int(port_text)
-    elif program == "python":
+    elif program == "python-app":
         port = _int(env.get("PORT", "") or str(APP_DEFAULT_PORT))
         host = env.get("HOST") or "0.0.0.0"
     return Command(argv, line, exec_form, program, port, host)
@@ -799,16 +1118,28 @@ def check_listen_address(df: Dockerfile) -> list[Finding]:
     cmd = command(df)
     if cmd is None:
         return [Finding("bind-all-interfaces", 0, "no CMD to check yet")]
-    if cmd.program not in ("uvicorn", "gunicorn", "python"):
-        return [Finding("bind-all-interfaces", cmd.line,
-                        f"the command starts {cmd.program!r}; start the app with uvicorn "
-                        "(or python) so the grader can tell where it listens")]
+    if cmd.program not in SERVING_PROGRAMS:
+        return [Finding("bind-all-interfaces", cmd.line, unknown_program(cmd))]
     if cmd.host not in ("0.0.0.0", "::", "[::]"):
         return [Finding("bind-all-interfaces", cmd.line,
                         f"the server listens on {cmd.host}, which is the container's own "
                         "loopback: nothing outside the container reaches it, even with "
                         "`docker run -p`. Listen on 0.0.0.0 (uvicorn --host 0.0.0.0)")]
     return []
+
+
+SERVING_PROGRAMS = ("uvicorn", "gunicorn", "hypercorn", "python-app")
+
+
+def unknown_program(cmd: Command) -> str:
+    """Why the grader cannot tell what a command serves, for a learner."""
+    if cmd.program == "python-inline":
+        return ("the command runs inline code (python -c), not the app: nothing says what it "
+                "serves or where it listens. Start the app itself: CMD [\"uvicorn\", "
+                "\"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]")
+    shown = " ".join(cmd.argv[:3])
+    return (f"the command ({shown!r}) does not start the app: use uvicorn app.main:app (or "
+            "python -m uvicorn, or python app/main.py) so it serves the course's app")
 
 
 def exposed_ports(df: Dockerfile) -> list[tuple[int, int]]:
@@ -831,6 +1162,8 @@ def check_expose(df: Dockerfile) -> list[Finding]:
     if not ports:
         return [Finding("expose-matches-port", 0, "no EXPOSE: document the port your server "
                         "listens on (EXPOSE 8000) so `docker run -P` and readers know it")]
+    if cmd is not None and cmd.program not in SERVING_PROGRAMS:
+        return [Finding("expose-matches-port", ports[0][1], unknown_program(cmd))]
     if cmd is None or cmd.port is None:
         return [Finding("expose-matches-port", ports[0][1],
                         "cannot tell which port the command listens on: give uvicorn an "
@@ -1033,6 +1366,16 @@ def _map_path(value: str, files: dict[str, bytes], dirs: set[str]) -> str:
     return value
 
 
+# A shell-form command line without these runs exactly like its words in exec form.
+SHELL_SYNTAX = re.compile(r"[$`;|&<>()*?\[~{}\n\\]")
+
+
+def cmd_text(df: Dockerfile) -> str:
+    """The text of the final stage's CMD (or ENTRYPOINT) as written."""
+    inst = df.final.last("CMD") or df.final.last("ENTRYPOINT")
+    return inst.value if inst else ""
+
+
 def run_plan(df: Dockerfile, context: dict[str, bytes], patterns: list[str]) -> RunPlan:
     """Turn the final stage into files, a folder, argv and env for the harness; run nothing."""
     kept = {rel: data for rel, data in context.items() if not ignored(rel, patterns)}
@@ -1044,15 +1387,34 @@ def run_plan(df: Dockerfile, context: dict[str, bytes], patterns: list[str]) -> 
     if cmd is None:
         problems.append(Finding("exec-form-cmd", 0, "there is no CMD to start"))
         return plan
-    if not cmd.exec_form:
-        problems.append(Finding("exec-form-cmd", cmd.line, "the command is in shell form; the "
-                                "grader starts exec-form commands only (it never runs a shell)"))
+    if not cmd.exec_form and SHELL_SYNTAX.search(cmd_text(df)):
+        problems.append(Finding("exec-form-cmd", cmd.line, "the command is in shell form and "
+                                "uses the shell's own syntax ($, quotes aside, pipes, ...); the "
+                                "grader never runs a shell. Write it in exec (JSON) form"))
         return plan
     if not cmd.argv:
         problems.append(Finding("exec-form-cmd", cmd.line, "the command is empty"))
         return plan
     dirs = {str(p) for path in lay.files for p in PurePosixPath(path).parents}
     program, args = program_of(cmd.argv)
+    if program not in SERVING_PROGRAMS:
+        problems.append(Finding("run-command", cmd.line, unknown_program(cmd)))
+        return plan
+    if cmd.host not in ("0.0.0.0", "::", "[::]"):
+        problems.append(Finding("bind-all-interfaces", cmd.line,
+                                f"the server listens on {cmd.host} inside the container, so "
+                                "no request from outside reaches it"))
+        return plan
+    if not requirement_installs(df):
+        problems.append(Finding("deps-before-source", 0,
+                                "no RUN line installs requirements.txt, so the image has neither "
+                                "uvicorn nor FastAPI: the container would exit at once "
+                                "('uvicorn: not found')"))
+        return plan
+    missing = missing_user(df)
+    if missing is not None:
+        problems.append(missing)
+        return plan
     if program in SERVERS:
         import importlib.util
 
@@ -1062,13 +1424,8 @@ def run_plan(df: Dockerfile, context: dict[str, bytes], patterns: list[str]) -> 
                                     "not install: use uvicorn"))
             return plan
         argv = ["@PYTHON@", "-m", program, *args]
-    elif program == "python":
-        argv = ["@PYTHON@", *args]
-    else:
-        problems.append(Finding("run-command", cmd.line,
-                                f"the command starts {cmd.argv[0]!r}; the grader can start "
-                                "python and uvicorn (and that is all this image needs)"))
-        return plan
+    else:  # python-app: the interpreter's own flags stay, the app reads $HOST and $PORT
+        argv = ["@PYTHON@", *cmd.argv[1:]]
     argv = [_map_path(a, lay.files, dirs) for a in argv]
     if program == "uvicorn":
         argv = _set_option(argv, "--port", "@PORT@")
@@ -1286,7 +1643,8 @@ def served(submission: Any, exercise_dir: Path, seed: int) -> dict[str, Any]:
     plan = run_plan(df, context_files(exercise_dir), dockerignore_patterns(submission))
     if plan.problems:
         _SERVED["problem"] = ("the grader could not start your image's command:\n" +
-                              report(plan.problems, "fix the CMD (see the run-command task)"))
+                              report(plan.problems, "fix what is named above; the checks "
+                                                    "of its own task say more"))
         raise Feedback(_SERVED["problem"])
     rows = {"visible": example_request(exercise_dir)}
     rows |= {name: fresh_penguins(seed + k, n) for name, (k, n) in BATCHES.items()}
@@ -1294,7 +1652,7 @@ def served(submission: Any, exercise_dir: Path, seed: int) -> dict[str, Any]:
     requests = [HEALTH_REQUEST, *(predict_request(r) for r in rows.values()),
                 {"method": "POST", "path": "/predict", "body": json.dumps(INVALID)}]
     result = submission.harness.serve(plan.files, plan.workdir, plan.argv, plan.env, requests,
-                                      plan.probe)
+                                      plan.probe, port=plan.port)
     problem = explain_start(plan, result)
     if problem is not None:
         _SERVED["problem"] = problem

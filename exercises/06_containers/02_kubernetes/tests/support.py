@@ -22,13 +22,14 @@ from typing import Any
 
 import yaml
 
-from grader.testing import Feedback, NotAttempted
+from grader.testing import Feedback, NotAttempted, SubmissionCrashed
 
 KUBERNETES_VERSION = "1.30.0"  # the pinned version every manifest is validated against
 APP_PORT = 8000  # where the penguin API listens inside its container
 HEALTH_PATH = "/health"
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000  # YAML nodes after expanding aliases: a billion-laughs file stops here
+MAX_SCALAR_CHARS = 4096  # one value (below Python's 4,300-digit limit on int conversion)
 MARKER = "I AM NOT DONE"
 
 MANIFESTS = {
@@ -50,10 +51,12 @@ WARMUPS = {
 # -- reading the learner's files -------------------------------------------------------------
 
 _FILES: dict[str, bytes | None] = {}
+TOO_BIG = b"\0too big\0"  # stands for a file over MAX_BYTES (a NUL never ends a YAML file)
 
 
 def learner_files(submission: Any) -> dict[str, bytes | None]:
-    """Every learner file's bytes (None when missing), read once per grading."""
+    """Every learner file's bytes (None when missing), read once per grading; a file over
+    MAX_BYTES is never read."""
     if not _FILES:
         submission.harness.ready()
         for rel in [*MANIFESTS.values(), *WARMUPS.values()]:
@@ -61,6 +64,10 @@ def learner_files(submission: Any) -> dict[str, bytes | None]:
                 _FILES[rel] = submission.read_file(rel, max_bytes=MAX_BYTES)
             except FileNotFoundError:
                 _FILES[rel] = None
+            except SubmissionCrashed as exc:  # larger than the cap: refused unread
+                if "larger" not in str(exc):
+                    raise
+                _FILES[rel] = TOO_BIG
     return _FILES
 
 
@@ -175,6 +182,10 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> i
         raise _TooBig("an alias refers to the node it is part of")
     active.add(key)
     size = 1
+    if isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_SCALAR_CHARS:
+        raise _TooBig(f"line {node.start_mark.line + 1} holds a value of {len(node.value)} "
+                      f"characters; the grader reads values of up to {MAX_SCALAR_CHARS} "
+                      "(a manifest's values are names, numbers and short settings)")
     if isinstance(node, yaml.SequenceNode):
         size += sum(_expanded_size(child, memo, active) for child in node.value)
     elif isinstance(node, yaml.MappingNode):
@@ -233,6 +244,10 @@ def parse_manifest(file: str, text: str) -> Manifest:
     except RecursionError:
         out.problems.append(Finding("yaml-syntax", file, 0, "", "", "refused: nested too deeply"))
         return out
+    except (ValueError, OverflowError) as exc:  # a value YAML's types cannot hold
+        out.problems.append(Finding("yaml-syntax", file, 0, "", "",
+                                    f"refused: a value cannot be read ({str(exc)[:120]})"))
+        return out
     for index, (node, value) in enumerate(zip(nodes, values, strict=True), start=1):
         if node is None or value is None:
             continue
@@ -256,6 +271,10 @@ def manifest(submission: Any, rel: str, *, marker: bool = False) -> Manifest:
     if data is None:
         raise Feedback(f"{rel} is missing from your submission: create it in "
                        f"exercises/06_containers/02_kubernetes/{rel}")
+    if data == TOO_BIG:
+        raise Feedback(f"[file-size] {rel} is larger than {MAX_BYTES // 1024} KiB, so the grader "
+                       "did not read it (the reference's manifests are under 3 KiB each): a "
+                       "manifest holds settings, not data")
     text = data.decode("utf-8", "replace")
     if marker and MARKER in text:
         raise NotAttempted(f"{rel} still has the line '# {MARKER}': fix the bug, then delete "
@@ -287,7 +306,7 @@ def documents(submission: Any, *needed: str) -> list[Doc]:
             raise Feedback(f"[missing-object] {found.file} holds no {KIND_OF[key]}: write "
                            f"one there (kind: {KIND_OF[key]})")
     for rel in MANIFESTS.values():  # objects may refer to each other across files
-        if attempted(submission, rel):
+        if attempted(submission, rel) and learner_files(submission)[rel] != TOO_BIG:
             docs += manifest(submission, rel).docs
     return docs
 
@@ -435,6 +454,39 @@ def file_schema_findings(found: Manifest, key: str | None,
     return findings
 
 
+def api_server_findings(docs: list[Doc]) -> list[Finding]:
+    """What the API server refuses although the schema allows it (`kubectl apply` fails).
+
+    A Deployment whose selector does not select its own pod template, a container asking for
+    more than its limit or for an amount that is not a quantity, a Service without ports, an
+    autoscaler whose minimum is above its maximum.
+    """
+    out = check_selector(docs) + check_requests_within_limits(docs)
+    for doc in of_kind(docs, "Deployment"):
+        for i, container in containers(doc):
+            for section in ("requests", "limits"):
+                for resource, value in as_dict(get(container, "resources", section)).items():
+                    if quantity(value) is None:
+                        out.append(doc.finding(
+                            "api-server", (*CONTAINERS, i, "resources", section, resource),
+                            f"{resource} {section[:-1]}: {quantity_problem(value)}: the API "
+                            "server rejects the Deployment"))
+    for svc in of_kind(docs, "Service"):
+        headless = get(svc.data, "spec", "clusterIP") == "None"
+        if not as_list(get(svc.data, "spec", "ports")) and not headless:
+            out.append(svc.finding("api-server", ("spec", "ports"),
+                                   "a Service needs at least one port: the API server rejects "
+                                   "it (spec.ports: Required value)"))
+    for hpa in of_kind(docs, "HorizontalPodAutoscaler"):
+        low, high = get(hpa.data, "spec", "minReplicas"), get(hpa.data, "spec", "maxReplicas")
+        if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool) and \
+                (low < 1 or low > high):
+            out.append(hpa.finding("api-server", ("spec", "minReplicas"),
+                                   f"minReplicas {low} with maxReplicas {high}: the API server "
+                                   "needs 1 <= minReplicas <= maxReplicas"))
+    return out
+
+
 # -- workload helpers ------------------------------------------------------------------------
 
 def of_kind(docs: list[Doc], kind: str) -> list[Doc]:
@@ -490,26 +542,57 @@ def container_ports(doc: Doc) -> list[tuple[int | None, str | None]]:
     return out
 
 
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-                       r"(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
-_FACTORS = {None: 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
-            "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
-            "T": Decimal(10) ** 12, "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
-            "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30,
-            "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60}
+MAX_QUANTITY_CHARS = 64  # "100m", "256Mi", "1.5e3": real quantities are a few characters
+# The API server's grammar (k8s.io/apimachinery resource.ParseQuantity), matched only on text
+# already capped at MAX_QUANTITY_CHARS: a number, then a binary or decimal suffix or exponent.
+_QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+                       r"(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]{1,3})?")
+_EXPONENTS = {"n": -3, "u": -2, "m": -1, "k": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
 
 
 def quantity(value: Any) -> Decimal | None:
-    """A Kubernetes quantity ('100m', '0.5', '256Mi', 2) as a number, or None if malformed."""
-    if isinstance(value, bool):
+    """A Kubernetes quantity ('100m', '0.5', '256Mi', 2) as a number, or None if malformed.
+
+    Computed the way the official client's ``kubernetes.utils.quantity.parse_quantity`` does
+    (number x 1000 or 1024 to the suffix's power), after a length cap and the API server's own
+    grammar, so a 250,000-digit value is refused at once instead of parsed.
+    """
+    if isinstance(value, bool) or value is None:
         return None
-    match = _QUANTITY.match(str(value).strip())
+    if isinstance(value, int | float):
+        number = Decimal(value) if isinstance(value, int) or abs(value) < 1e30 else None
+        return number if number is not None and number.is_finite() else None
+    text = str(value)
+    if len(text) > MAX_QUANTITY_CHARS:
+        return None
+    match = _QUANTITY.fullmatch(text)
     if not match:
         return None
+    number, suffix = match.group(1), match.group(2)
     try:
-        return Decimal(match.group(1)) * _FACTORS[match.group(2)]
-    except InvalidOperation:
+        amount = Decimal(number)
+        if suffix is None:
+            return amount
+        if suffix[0] in "eE":
+            return amount.scaleb(int(suffix[1:]))
+        base = 1024 if suffix.endswith("i") else 1000
+        return amount * Decimal(base) ** _EXPONENTS[suffix[0]]
+    except (InvalidOperation, ValueError):
         return None
+
+
+def quantity_problem(value: Any) -> str | None:
+    """Why a value is not a usable quantity, in a learner's words (None if it is one)."""
+    text = str(value)
+    if len(text) > MAX_QUANTITY_CHARS:
+        return (f"a {len(text)}-character value is not a quantity the grader reads (at most "
+                f"{MAX_QUANTITY_CHARS} characters; e.g. 250m CPU, 256Mi memory)")
+    amount = quantity(value)
+    if amount is None:
+        return f"{text[:40]!r} is not a Kubernetes quantity (e.g. 250m CPU, 256Mi memory)"
+    if amount <= 0:
+        return f"{text!r} is not a usable amount: it must be above 0"
+    return None
 
 
 # -- best-practice rules ---------------------------------------------------------------------
@@ -527,11 +610,10 @@ def check_resources(docs: list[Doc]) -> list[Finding]:
                         out.append(doc.finding("container-resources", (*base, section),
                                                f"no {resource} {section[:-1]}: " +
                                                _RESOURCE_WHY[section]))
-                    elif quantity(value) is None or quantity(value) == 0:
+                    elif (problem := quantity_problem(value)) is not None:
                         out.append(doc.finding("container-resources",
                                                (*base, section, resource),
-                                               f"{value!r} is not a usable {resource} quantity "
-                                               "(e.g. 250m CPU, 256Mi memory)"))
+                                               f"{resource} {section[:-1]}: {problem}"))
     return out
 
 
@@ -981,8 +1063,32 @@ WARMUP_RULES = {
 }
 
 
+# The objects each warm-up file holds in the starter: the fix must keep them (same kind and
+# name), or replacing the file with any valid object would pass its rule.
+WARMUP_OBJECTS = {
+    "warmup-indentation": (("Deployment", "warmup-indentation"),),
+    "warmup-resources": (("Deployment", "warmup-resources"),),
+    "warmup-selector": (("Deployment", "warmup-selector"),),
+    "warmup-service-port": (("Deployment", "warmup-service-port"),
+                            ("Service", "warmup-service-port")),
+    "warmup-hpa-target": (("Deployment", "warmup-hpa-target"),
+                          ("HorizontalPodAutoscaler", "warmup-hpa-target")),
+}
+
+
+def check_warmup_objects(found: Manifest, task: str) -> list[Finding]:
+    """The broken objects are still there, fixed in place: same kind, same name."""
+    have = {(d.kind, d.name) for d in found.docs}
+    return [Finding("warmup-same-object", found.file, 0, f"{kind}/{name}", "",
+                    f"the file no longer holds the {kind} named {name!r} that was broken: fix "
+                    "that object in place (same kind and metadata.name) instead of replacing "
+                    "it with another")
+            for kind, name in WARMUP_OBJECTS[task] if (kind, name) not in have]
+
+
 def check_warmup(found: Manifest, task: str) -> list[Finding]:
-    """Schema problems and the warm-up's own rule; each warm-up file is judged on its own."""
-    findings = file_schema_findings(found, None)
+    """Schema problems, the broken objects still there, and the warm-up's own rule."""
+    findings = file_schema_findings(found, None) + api_server_findings(found.docs)
+    findings += check_warmup_objects(found, task)
     _, rule, _ = WARMUP_RULES[task]
-    return findings + rule(found.docs)
+    return findings + [f for f in rule(found.docs) if f not in findings]

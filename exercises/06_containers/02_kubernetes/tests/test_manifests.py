@@ -3,6 +3,11 @@
 Manifests are read as text and loaded with YAML's safe loader in the grader's process; schema
 validation is offline, against Kubernetes 1.30's official schemas. Messages name the rule ID,
 the file and line, the object and the path inside it.
+
+Severity (the README's "What is graded"): a manifest the API server would reject (schema
+errors, a selector that does not select its pods, requests above limits, ...) fails
+test_schema, and every rule about the manifests requires it: nothing that depends on a
+rejected object is graded, so the exercise cannot pass.
 """
 
 import pytest
@@ -23,6 +28,7 @@ WARMUPS = [
 ]
 
 
+# fails for: warmups-not-fixed, configmap-swap, lazy
 @pytest.mark.points(2)
 @pytest.mark.parametrize("task", WARMUPS)
 def test_warmup(submission, support, task):
@@ -39,14 +45,17 @@ SCHEMA = [
 ]
 
 
+# fails for: schema-errors, mismatched-selector, huge-quantity
 @pytest.mark.points(1)
 @pytest.mark.parametrize("key", SCHEMA)
 def test_schema(submission, support, key):
     found = support.manifest(submission, support.MANIFESTS[key])
-    findings = support.file_schema_findings(found, key)
+    findings = support.file_schema_findings(found, key) + support.api_server_findings(found.docs)
     expect(not findings, support.report(
         findings, f"every error is listed with its path; fix them from the top (validated "
-                  f"against Kubernetes {support.KUBERNETES_VERSION}, unknown fields refused)"))
+                  f"against Kubernetes {support.KUBERNETES_VERSION}, unknown fields refused, "
+                  "and what its API server refuses). Until the API server would accept all "
+                  "three files, no other rule about them is graded"))
 
 
 RULES = [
@@ -59,7 +68,7 @@ RULES = [
     pytest.param("container-image-tag", ("deployment",), id="container-image-tag",
                  marks=[pytest.mark.points(1), pytest.mark.task("image")]),
     pytest.param("run-as-non-root", ("deployment",), id="run-as-non-root",
-                 marks=[pytest.mark.points(1), pytest.mark.task("security-context")]),
+                 marks=[pytest.mark.points(2), pytest.mark.task("security-context")]),
     pytest.param("privilege-escalation-container", ("deployment",),
                  id="privilege-escalation-container",
                  marks=[pytest.mark.points(1), pytest.mark.task("security-context")]),
@@ -89,6 +98,10 @@ RULES = [
 ]
 
 
+# One rule each: container-image-tag (latest-tag), no-*-probe (no-probes), run-as-non-root
+# (runs-as-root), the others (lazy); all of them, not graded (mismatched-selector).
+# fails for: latest-tag, no-probes, runs-as-root, lazy, mismatched-selector
+@pytest.mark.requires("test_schema")
 @pytest.mark.parametrize(("rule", "needs"), RULES)
 def test_best_practice(submission, support, rule, needs):
     docs = support.documents(submission, *needs)
@@ -96,6 +109,8 @@ def test_best_practice(submission, support, rule, needs):
     expect(not findings, support.report(findings, support.ADVICE[rule]))
 
 
+# fails for: yaml-bomb, configmap-unused
+@pytest.mark.requires("test_schema")
 @pytest.mark.task("configmap")
 @pytest.mark.points(1)
 def test_configmap_optional_but_valid_and_used(submission, support):
