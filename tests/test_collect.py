@@ -116,9 +116,10 @@ def test_bulk_zip_is_read_without_extracting_names(course: Course, tmp_path: Pat
     make_bulk_zip(bulk)
     out = tmp_path / "work" / "out"
     reports = {r.id: r for r in collect(course, bulk, out)}
-    assert set(reports) == {"full", "dup", "Jos", "mallory", "doejane", "roebob", "Ann_Lee",
-                            "big", "linky"}
-    for student in ("full", "dup", "Jos", "mallory", "doejane", "roebob", "Ann_Lee"):
+    # Canvas and Moodle students are keyed by their LMS id, kept beside the name
+    assert set(reports) == {"full", "dup", "Jos", "mallory", "doejane_123", "roebob_124",
+                            "Ann_Lee_999", "big", "linky"}
+    for student in ("full", "dup", "Jos", "mallory", "doejane_123", "roebob_124", "Ann_Lee_999"):
         assert (out / student / REL / "stats.py").read_bytes() == REFERENCE, student
     assert any("took the last" in n for n in reports["dup"].notes)
     assert reports["big"].rejected == [(f"{REL}/stats.py", "larger than 5 MB")]
@@ -131,8 +132,13 @@ def test_bulk_zip_is_read_without_extracting_names(course: Course, tmp_path: Pat
                   if p.is_file()}
     assert everything == {"downloads/submissions.zip", "work/out/collect.json"} | {
         f"work/out/{s}/{REL}/stats.py" for s in
-        ("full", "dup", "Jos", "mallory", "doejane", "roebob", "Ann_Lee")}
-    assert reports["doejane"].origin.startswith("submissions.zip")
+        ("full", "dup", "Jos", "mallory", "doejane_123", "roebob_124", "Ann_Lee_999")}
+    assert reports["doejane_123"].origin.startswith("submissions.zip")
+    assert reports["roebob_124"].info == {"lms": "canvas", "canvas_user_id": "124",
+                                          "name": "roebob", "late": "yes"}
+    assert reports["Ann_Lee_999"].info == {"lms": "moodle", "moodle_participant_id": "999",
+                                           "name": "Ann Lee"}
+    assert all(not r.errors for r in reports.values())
 
 
 def test_nbgrader_submitted_tree(course: Course, tmp_path: Path) -> None:
@@ -156,8 +162,10 @@ def test_canvas_download_unzipped_into_a_folder(course: Course, tmp_path: Path) 
     (source / "doejane_123_456_stats.py").write_bytes(REFERENCE)
     out = tmp_path / "out"
     (report,) = collect(course, source, out)
-    assert report.id == "doejane" and report.info == {"canvas_user_id": "123"}
-    assert (out / "doejane" / REL / "stats.py").read_bytes() == REFERENCE
+    assert report.id == "doejane_123"
+    assert report.info == {"lms": "canvas", "canvas_user_id": "123", "name": "doejane",
+                           "late": "no"}
+    assert (out / "doejane_123" / REL / "stats.py").read_bytes() == REFERENCE
 
 
 def test_collect_again_replaces_a_student_and_keeps_others(course: Course,
