@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,25 @@ def columns(course: Course, gb: Gradebook) -> list[tuple[str, float]]:
     return [(e, tops.get(e) or float(known[e].points if e in known else 0)) for e in ordered]
 
 
+def lms_ids(gb: Gradebook) -> dict[str, str]:
+    """Student id -> Canvas user id, from the report collect left beside the submissions."""
+    from grader.instructor.collect import REPORT
+
+    folder = gb.meta("submissions")
+    try:
+        data = json.loads((Path(folder) / REPORT).read_text(encoding="utf-8")) if folder else {}
+    except (OSError, ValueError):
+        return {}
+    students = data.get("students") if isinstance(data, dict) else None
+    found = {}
+    for student, entry in (students or {}).items():
+        info = entry.get("info") if isinstance(entry, dict) else None
+        user = info.get("canvas_user_id") if isinstance(info, dict) else None
+        if isinstance(user, str) and user:
+            found[student] = user
+    return found
+
+
 def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
            roster: Path | None = None, gradescope_dir: Path | None = None,
            feedback_dir: Path | None = None, nbgrader_dir: Path | None = None,
@@ -50,29 +70,35 @@ def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
     if csv_path is not None:
         from grader.instructor.gradebook_csv import gradebook_csv, read_roster
 
-        text, warnings = gradebook_csv(grades, cols, read_roster(roster) if roster else ())
+        text, warnings = gradebook_csv(grades, cols, read_roster(roster) if roster else (),
+                                       lms_ids=lms_ids(gb))
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         csv_path.write_text(text, encoding="utf-8")
         report.written.append(str(csv_path))
         report.warnings += warnings
+    from grader.instructor.feedback import page_names
+
+    names = page_names(gb.students())  # safe, distinct file names even for hostile ids
+    report.warnings += [f"{s!r} is not a safe file name: its files are named {n!r}"
+                        for s, n in names.items() if n != s and (gradescope_dir or feedback_dir)]
     if gradescope_dir is not None:
         from grader.reports.gradescope_results import write_gradescope
 
         for student in gb.students():
-            path = gradescope_dir / student / "results.json"
+            path = gradescope_dir / names[student] / "results.json"
             write_gradescope(gb.run_result(student, order), path)
         report.written.append(f"{gradescope_dir}/<student>/results.json")
     if feedback_dir is not None:
-        from grader.instructor.feedback import index_page, page_name, student_page, write_pages
+        from grader.instructor.feedback import index_page, student_page, write_pages
 
         manifests = {ex.id: ex for ex in course.exercises}
         pages = {}
         rows = []
         for student in gb.students():
             run = gb.run_result(student, order)
-            pages[page_name(student)] = student_page(student, run, manifests)
+            pages[f"{names[student]}.html"] = student_page(student, run, manifests)
             rows.append((student, run.score, run.max_score))
-        pages["index.html"] = index_page(rows)
+        pages["index.html"] = index_page(rows, names=names)
         write_pages(feedback_dir, pages)
         report.written.append(f"{feedback_dir}/<student>.html and index.html")
     if nbgrader_dir is not None:
