@@ -48,7 +48,7 @@ class Entry:
     read: Callable[[int], bytes]  # reads at most the given number of bytes + 1
     problem: str = ""  # why it may not be taken, when it may not (a link, not a regular file)
     note: str = ""  # worth telling the instructor (a duplicate name in a zip)
-    always: bool = False  # report the problem even when no exercise wants this file
+    listed: str = ""  # "rejected" or "error": reported even when no exercise wants the file
 
 
 @dataclass
@@ -162,7 +162,7 @@ def _zip_entries(archive: zipfile.ZipFile, prefix: tuple[str, ...], depth: int,
         parts = _safe_parts(info.filename)
         if parts is None:
             yield Entry((*prefix, _printable(info.filename)), 0, _nothing,
-                        "unsafe name in the zip (absolute or '..'): ignored", always=True)
+                        "unsafe name in the zip (absolute or '..'): ignored", listed="rejected")
             continue
         if any(p in IGNORED_DIRS for p in parts):
             continue
@@ -179,11 +179,11 @@ def _zip_entries(archive: zipfile.ZipFile, prefix: tuple[str, ...], depth: int,
             yield Entry(full, info.file_size, _nothing, "encrypted in the zip", note)
         elif parts[-1].lower().endswith(".zip") and depth >= MAX_ZIP_DEPTH:
             yield Entry(full, info.file_size, _nothing, "a zip inside a zip inside a zip is not "
-                        "opened: zip the files themselves", note, always=True)
+                        "opened: zip the files themselves", note, listed="error")
         elif parts[-1].lower().endswith(".zip"):
             inner = _open_inner(archive, info, budget)
             if isinstance(inner, str):
-                yield Entry(full, info.file_size, _nothing, inner, note, always=True)
+                yield Entry(full, info.file_size, _nothing, inner, note, listed="error")
             else:
                 yield from _zip_entries(inner, full, depth + 1, budget)
         else:
@@ -209,7 +209,7 @@ def _open_inner(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
         return problem
     if info.file_size > budget[0]:
         return (f"not opened: this student's zips unpack to more than the "
-                f"{MAX_ZIP_BYTES // 2**20} MB allowed in all")
+                f"{MAX_ZIP_BYTES / 2**20:g} MB allowed in all")
     try:
         data = _read_member(archive, info, budget[0])
         budget[0] -= len(data)
@@ -237,7 +237,7 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     def read(cap: int = MAX_FILE_BYTES) -> bytes:
         if min(info.file_size, cap + 1) > budget[0]:
             raise ValueError(f"this student's zips unpack to more than the "
-                             f"{MAX_ZIP_BYTES // 2**20} MB allowed in all")
+                             f"{MAX_ZIP_BYTES / 2**20:g} MB allowed in all")
         with archive.open(info) as fh:
             data = fh.read(cap + 1)
         budget[0] -= len(data)
@@ -270,7 +270,8 @@ def discover(source: Path, stack: contextlib.ExitStack) -> tuple[list[Source], l
     found: list[Source] = []
     canvas_users: dict[str, list[tuple[Path, CanvasFile]]] = {}
     for path in sorted(source.iterdir()):
-        if path.name.startswith(".") or path.is_symlink() or path.name == REPORT:
+        if path.name.startswith(".") or path.is_symlink() or (path.name == REPORT
+                                                               and path.is_file()):
             continue
         canvas = canvas_file(path.name) if path.is_file() else None
         if canvas:
@@ -321,9 +322,9 @@ def _canvas_files_source(files: list[tuple[Path, CanvasFile]]) -> Source:
         for path, canvas in files:
             if canvas.file.lower().endswith(".zip") and zipfile.is_zipfile(path):
                 try:
-                    archive = _open_zip(stack, path, canvas.file)
+                    archive = _open_zip(stack, path, "the zip")
                 except ZipRefused as exc:
-                    yield Entry((canvas.file,), 0, _nothing, str(exc), always=True)
+                    yield Entry((canvas.file,), 0, _nothing, str(exc), listed="error")
                     continue
                 yield from _zip_entries(archive, (), 1, budget)
             elif path.is_file() and not path.is_symlink():
@@ -438,8 +439,11 @@ def _take(entries: Sequence[Entry], exercises: Sequence[Exercise], out: Path,
             names[f] = names.get(f, 0) + 1
     unique = {f for f, n in names.items() if n == 1}
     for entry in entries:
-        if entry.problem and entry.always:
-            report.rejected.append((_printable("/".join(entry.parts)), entry.problem))
+        where = _printable("/".join(entry.parts))
+        if entry.problem and entry.listed == "error":
+            report.errors.append(f"{where}: {entry.problem}")
+        elif entry.problem and entry.listed:
+            report.rejected.append((where, entry.problem))
     for ex in exercises:
         wanted = [(f, False) for f in ex.files] + [(f, True) for f in ex.artifacts]
         for rel_file, artifact in wanted:
