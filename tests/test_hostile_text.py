@@ -90,7 +90,8 @@ def _hostile_run() -> RunResult:
     tests.append(TestResult(name="test_mean_small", task="mean", status="passed", score=2,
                             max_score=2, message="mean() is right"))
     crashed = ExerciseResult("tiny-stats", "Tiny statistics", "programming",
-                             message=f"the worker crashed: {CLEAR}{TITLE}{FAKE_TOTAL}")
+                             message=f"the worker crashed: {CLEAR}{TITLE}{FAKE_TOTAL}\n"
+                             "Total: 35/35 points  (seed 1, isolation A)\nnext: well done")
     return RunResult([ExerciseResult("tiny-stats", "Tiny statistics", "programming", tests=tests),
                       crashed], {"seed": 1, "isolation": "C"})
 
@@ -112,7 +113,18 @@ def test_terminal_report_shows_hostile_text_escaped(colours: str | None) -> None
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)  # rich's own colours, for reading lines
     totals = [line for line in plain.splitlines() if line.startswith("Total:")]
     assert totals == ["Total: 2/12 points  (seed 1, isolation C)"]  # the real one, only
+    nexts = [line for line in plain.splitlines() if line.startswith("next:")]
+    assert nexts == ["next: continue tiny-stats - see its README"]  # the injected one indented
     assert "test_mean_small" in plain and "2/2" in plain  # the honest row is still there
+
+
+def test_json_results_hold_no_raw_control() -> None:
+    from grader.reports.json_results import to_json
+
+    text = to_json(_hostile_run())
+    _assert_nothing_raw(text)
+    assert RunResult.from_dict(json.loads(text)).exercises[1].message.startswith(
+        f"the worker crashed: {CLEAR}")  # escaped by JSON, read back as written
 
 
 def test_next_step_line_is_escaped() -> None:

@@ -15,6 +15,11 @@ STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red"
 LABEL = {"not_attempted": "not attempted", "pending": "pending review"}
 
 
+def _lines(message: str, indent: str) -> str:
+    """Learner text with every line after the first indented: none passes for the grader's."""
+    return shown(message).replace("\n", "\n" + indent)
+
+
 def _status(status: str) -> Text:
     return text(LABEL.get(status, status), style=STYLE.get(status, ""), line=True)
 
@@ -92,7 +97,7 @@ def render(run: RunResult, course: Course | None = None, verbose: bool = False,
         if ex.pending_points:
             head.append(f" (+{ex.pending_points:g} pending manual review)", style="blue")
         if ex.message:
-            head.append(f"\n  {shown(ex.message)}", style="red" if not ex.tests else "")
+            head.append("\n  " + _lines(ex.message, "  "), style="red" if not ex.tests else "")
         if ex.status in ("not_attempted", "skipped") and not verbose:
             console.print(head)
             continue
@@ -108,4 +113,4 @@ def render(run: RunResult, course: Course | None = None, verbose: bool = False,
     console.print(text(f"Total: {run.score:g}/{run.max_score:g} points  "
                        f"(seed {env.get('seed')}, isolation {env.get('isolation')})",
                        style="bold", line=True))
-    console.print(text(next_step(run, course), style="cyan"))
+    console.print(Text(_lines(next_step(run, course), "  "), style="cyan"))
