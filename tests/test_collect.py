@@ -246,12 +246,14 @@ def test_ids_that_differ_only_in_case_are_never_merged(course: Course, tmp_path:
         assert "never merged" in error and "rename its folder" in error
     assert "Alice.zip" in reports["alice-dup2"].errors[0]
     assert not reports["bob"].errors and reports["bob"].taken == [f"{REL}/stats.py"]
-    # a later collect of 'ALICE' collides with nobody in this run but 'Alice-dup1' is not it:
-    # a case-different twin of an earlier folder is a collision too
+    again = {r.id for r in collect(course, source, out)}  # the same download, the same ids
+    assert again == set(reports) and {p.name for p in out.iterdir() if p.is_dir()} == again
+    # a later 'BOB' is alone in its own collect, but it differs from the folder 'bob' only in
+    # case: a collision with that folder, which is left as it was
     late = tmp_path / "late"
     _student_folder(late, "BOB")
-    (again,) = collect(course, late, out)
-    assert again.id == "BOB-dup1" and "earlier collect" in again.errors[0]
+    (later,) = collect(course, late, out)
+    assert later.id == "BOB-dup1" and "earlier collect" in later.errors[0]
     assert (out / "bob" / REL / "stats.py").read_bytes() == REFERENCE  # untouched
 
 

@@ -102,7 +102,8 @@ def assign(names: Sequence[tuple[str, str]], existing: Iterable[str] = ()) -> li
     groups: dict[str, list[int]] = {}
     for i, (base, _) in enumerate(bases):
         groups.setdefault(base.lower(), []).append(i)
-    taken = {b.lower() for b, _ in bases} | set(earlier)
+    # earlier folders are not avoided: collecting the same download again gives the same ids
+    taken = {b.lower() for b, _ in bases}
     out = [Assigned(base, errors) for base, errors in bases]
     for low, members in groups.items():
         clash_with_earlier = low in earlier and any(bases[i][0] != earlier[low] for i in members)
