@@ -83,3 +83,11 @@ def test_an_upward_import_is_caught(tmp_path: Path, source: str, wing: str,
     (fake / wing / "bad.py").write_text(source)
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert len(_violations()) == 1
+
+
+def test_every_presentation_module_exists() -> None:
+    """fingerprint's list of modules that do not affect grades names real files only."""
+    from grader.engine.fingerprint import PRESENTATION
+
+    names = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")}
+    assert sorted(PRESENTATION - names) == []

@@ -38,6 +38,7 @@ GRADESCOPE_SCHEMA = {
     "properties": {
         "score": {"type": "number"}, "execution_time": {"type": "number"},
         "output": {"type": "string"}, "output_format": FORMAT, "visibility": VISIBILITY,
+        "test_output_format": FORMAT, "test_name_format": FORMAT,
         "stdout_visibility": VISIBILITY, "extra_data": {"type": "object"},
         "leaderboard": {"type": "array"},
         "tests": {"type": "array", "items": {
@@ -129,7 +130,8 @@ def test_csv_follows_a_canvas_roster(course: Course, gradebook: Gradebook,
     assert [r[0] for r in rows[2:]] == ["Young, Cy", "Aberg, Ann", "Doe, Dana", "bob"]
     assert rows[3][:5] == ["Aberg, Ann", "9001", "S1", "ann", "Sec A"]
     assert rows[4][5:] == ["", "", ""]  # in the roster, not graded
-    assert any("bob is not in the roster" in w for w in report.warnings)
+    assert rows[5][:5] == ["bob", "", "", "", ""]  # no login Canvas could match to someone else
+    assert any("bob has no roster row" in w for w in report.warnings)
 
 
 def test_gradescope_results_match_the_spec(course: Course, gradebook: Gradebook,
@@ -197,7 +199,7 @@ def test_feedback_pages(course: Course, gradebook: Gradebook, tmp_path: Path) ->
     ann = (tmp_path / "pages" / "ann.html").read_text()
     assert "Hints for tiny-stats" not in ann  # full marks: no hints needed
     index = (tmp_path / "pages" / "index.html").read_text()
-    assert 'href="bob.html"' in index
+    assert 'href="./bob.html"' in index
 
 
 def test_classroom_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -299,3 +301,65 @@ def test_gradebook_and_export_commands(gradebook: Gradebook, tmp_path: Path,
     assert main(["--course", str(FIXTURE), "export", str(tmp_path), "--csv",
                  str(tmp_path / "g.csv")]) == 0
     assert (tmp_path / "g.csv").is_file()
+
+
+def _grade(student: str, score: float) -> Grade:
+    return Grade(student=student, exercise="tiny-stats", score=score, max_score=6,
+                 status="partial", result={}, submission_hash="s", course_hash="c", grader="g",
+                 environment={}, env_hash="e", seed=1, duration=0.1)
+
+
+ROSTER = ("Student,ID,SIS User ID,SIS Login ID,Section\n"
+          "    Points Possible,,,,\n"
+          '"Smith, John",101,S101,jsmith,A\n'
+          '"Smith, John",202,S202,jsmith2,B\n'
+          '"Liddell, Alice",303,S303,alice,A\n'
+          '"=Evil, Eve",404,S404,@eve,-A\n'
+          '"Hatter, Mad",505,S505,mad,C\n')
+
+
+def test_csv_rows_are_never_shared(tmp_path: Path) -> None:
+    from grader.instructor.gradebook_csv import gradebook_csv, read_roster
+
+    roster_path = tmp_path / "roster.csv"
+    roster_path.write_text(ROSTER)
+    grades = [_grade("smithjohn_101", 6), _grade("smithjohn_202", 1),  # Canvas: by user id
+              _grade("Alice-dup1", 2), _grade("alice-dup2", 5),  # collided: neither is 'alice'
+              _grade("smithjohn", 4),  # a folder named like both John Smiths: fits two rows
+              _grade("mad", 3), _grade("MAD", 0)]  # two students fit one row
+    text, warnings = gradebook_csv(grades, [("tiny-stats", 6)], read_roster(roster_path),
+                                   lms_ids={"smithjohn_101": "101", "smithjohn_202": "202"})
+    rows = list(csv.reader(io.StringIO(text)))
+    by_id = {r[1]: r for r in rows[2:] if r[1]}
+    assert by_id["101"][5] == "6" and by_id["202"][5] == "1"  # each John Smith his own grade
+    assert by_id["303"][5] == ""  # alice's row: no collided id took it
+    assert by_id["404"][0] == "'=Evil, Eve" and by_id["404"][3] == "'@eve"
+    assert by_id["404"][4] == "'-A"
+    appended = {r[0]: r for r in rows[2:] if not r[1]}
+    assert by_id["505"][5] == ""
+    assert set(appended) == {"Alice-dup1", "alice-dup2", "smithjohn", "mad", "MAD"}
+    assert all(r[1:5] == ["", "", "", ""] for r in appended.values())  # nothing to match by
+    assert any("smithjohn fits 2 roster rows" in w for w in warnings)
+    assert any("'Hatter, Mad' fits 2 students (MAD, mad)" in w for w in warnings)
+
+
+def test_export_reads_canvas_user_ids_from_collect(course: Course, tmp_path: Path) -> None:
+    from grader.instructor.collect import collect
+
+    source = tmp_path / "canvas"
+    source.mkdir()
+    reference = (FIXTURE / "solutions" / REL / "stats.py").read_bytes()
+    (source / "smithjohn_101_1_stats.py").write_bytes(reference)
+    (source / "smithjohn_202_2_stats.py").write_bytes(reference)
+    subs = tmp_path / "class"
+    collect(course, source, subs)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    with Gradebook(subs / "gradebook.sqlite") as gb:
+        gb.set_meta("submissions", str(subs))
+        for student, score in (("smithjohn_101", 6.0), ("smithjohn_202", 2.0)):
+            gb.record(_grade(student, score))
+        export(course, gb, csv_path=tmp_path / "grades.csv", roster=roster)
+    rows = list(csv.reader(io.StringIO((tmp_path / "grades.csv").read_text())))
+    scores = {r[1]: r[5] for r in rows[2:]}
+    assert scores["101"] == "6" and scores["202"] == "2"

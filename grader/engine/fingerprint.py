@@ -21,11 +21,13 @@ PRESENTATION = frozenset({
     "__init__.py", "__main__.py", "cli.py", "engine/fingerprint.py",
     "learner/__init__.py", "learner/hints.py", "learner/progress.py", "learner/notebook.py",
     "reports/__init__.py", "reports/terminal.py", "reports/json_results.py",
-    "reports/html_page.py", "reports/gradescope_results.py",
+    "reports/html_page.py", "reports/gradescope_results.py", "reports/classroom.py",
+    "reports/safe_text.py",
     "instructor/__init__.py", "instructor/commands.py", "instructor/gradebook_csv.py",
-    "instructor/classroom.py", "instructor/feedback.py", "instructor/export.py",
+    "instructor/feedback.py", "instructor/export.py", "instructor/student_ids.py",
+    "instructor/zip_directory.py", "instructor/nbgrader.py",
     "instructor/gradebook.py", "instructor/release.py", "instructor/collect.py",
-    "instructor/gradescope.py", "instructor/nbgrader.py",
+    "instructor/gradescope.py", "learner/live_module.py", "learner/run_all.py",
 })
 
 

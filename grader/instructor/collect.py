@@ -15,8 +15,8 @@ import os
 import re
 import shutil
 import stat
-import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -24,6 +24,9 @@ from typing import Any
 
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
+from grader.instructor.student_ids import Assigned, CanvasFile, assign, canvas_file, moodle_folder
+from grader.instructor.student_ids import sanitise as sanitise
+from grader.instructor.zip_directory import ZipRefused, check, ratio_problem
 from grader.sandbox.limits import MAX_FILE_BYTES, allowed_file
 
 REPORT = "collect.json"
@@ -31,12 +34,9 @@ IGNORED_DIRS = frozenset({".git", "__pycache__", ".venv", "venv", "node_modules"
                           ".ipynb_checkpoints", "__MACOSX", ".grader", ".pytest_cache"})
 MAX_ENTRIES = 20_000  # per student: a folder bigger than this is not a submission
 MAX_ZIP_BYTES = 200 * 1024 * 1024  # total uncompressed size read from one student's zips
-MAX_ZIP_DEPTH = 2
-# Canvas bulk download: <sortable name>[_LATE]_<user id>_<submission id>_<file name>
-CANVAS = re.compile(r"^(?P<name>[a-z0-9]+)(?:_late)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$",
-                    re.IGNORECASE)
-# Moodle bulk download: <Full Name>_<id>_assignsubmission_<plugin>_[/...]
-MOODLE = re.compile(r"^(?P<name>.+?)_\d+_assignsubmission_[a-z]+_?$", re.IGNORECASE)
+MAX_ZIP_DEPTH = 2  # a student's zip, and zips inside it; nothing deeper is opened
+READ_ERRORS = (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError,
+               NotImplementedError, zlib.error)
 
 
 @dataclass
@@ -48,13 +48,14 @@ class Entry:
     read: Callable[[int], bytes]  # reads at most the given number of bytes + 1
     problem: str = ""  # why it may not be taken, when it may not (a link, not a regular file)
     note: str = ""  # worth telling the instructor (a duplicate name in a zip)
+    listed: str = ""  # "rejected" or "error": reported even when no exercise wants the file
 
 
 @dataclass
 class Source:
     """One student's raw submission, before matching."""
 
-    name: str  # as found (folder name, zip stem, Canvas name); sanitised later
+    name: str  # as found (folder name, zip stem, Canvas name and user id); sanitised later
     origin: str
     entries: Callable[[contextlib.ExitStack], Iterator[Entry]]  # archives stay open on the stack
     info: dict[str, str] = field(default_factory=dict)
@@ -71,34 +72,17 @@ class StudentReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     info: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # the instructor must act on these
 
     def to_dict(self) -> dict[str, Any]:
-        return {"origin": self.origin, "taken": self.taken, "missing": self.missing,
+        return {"origin": self.origin, "errors": self.errors, "taken": self.taken,
+                "missing": self.missing,
                 "rejected": [{"file": f, "why": w} for f, w in self.rejected],
                 "notes": self.notes, **({"info": self.info} if self.info else {})}
 
 
 class CollectError(RuntimeError):
     """A source that cannot be read at all."""
-
-
-# -- names ---------------------------------------------------------------------------------------
-
-def sanitise(name: str) -> str:
-    """A safe folder name for a student: letters, digits, '.', '_', '-'; never '..' or hidden."""
-    text = unicodedata.normalize("NFKD", name)
-    text = text.encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")
-    text = re.sub(r"\.{2,}", ".", text)[:64].strip("._-")
-    return text or "student"
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    candidate, n = name, 2
-    while candidate.lower() in taken:
-        candidate, n = f"{name}-{n}", n + 1
-    taken.add(candidate.lower())
-    return candidate
 
 
 def _safe_parts(raw: str) -> tuple[str, ...] | None:
@@ -153,13 +137,21 @@ def _reader(path: Path) -> Callable[[int], bytes]:
     return read
 
 
+def _open_zip(stack: contextlib.ExitStack, path: Path, what: str) -> zipfile.ZipFile:
+    """A zip on disk, opened only once its directory passed the size and entry-count checks."""
+    fh = stack.enter_context(path.open("rb"))
+    check(fh, what)
+    fh.seek(0)
+    return stack.enter_context(zipfile.ZipFile(fh))
+
+
 def _zip_entries(archive: zipfile.ZipFile, prefix: tuple[str, ...], depth: int,
-                 budget: list[int], tops: frozenset[str] | None = None) -> Iterator[Entry]:
-    """Members of a zip as entries (only under ``tops`` when given); nested zips are opened
-    in memory within a size budget and appear as a folder named like the zip."""
-    infos = [i for i in archive.infolist()[:MAX_ENTRIES] if not i.is_dir()]
-    if tops is not None:
-        infos = [i for i in infos if _top(i.filename) in tops]
+                 budget: list[int], members: Sequence[zipfile.ZipInfo] | None = None
+                 ) -> Iterator[Entry]:
+    """Members of a zip (only ``members`` when given) as entries; nested zips are opened in
+    memory within the student's size budget and appear as a folder named like the zip."""
+    infos = [i for i in (archive.infolist() if members is None else members)
+             if not i.is_dir()][:MAX_ENTRIES]
     copies: dict[tuple[str, ...], int] = {}
     for info in infos:
         parts = _safe_parts(info.filename)
@@ -170,7 +162,7 @@ def _zip_entries(archive: zipfile.ZipFile, prefix: tuple[str, ...], depth: int,
         parts = _safe_parts(info.filename)
         if parts is None:
             yield Entry((*prefix, _printable(info.filename)), 0, _nothing,
-                        "unsafe name in the zip (absolute or '..'): ignored")
+                        "unsafe name in the zip (absolute or '..'): ignored", listed="rejected")
             continue
         if any(p in IGNORED_DIRS for p in parts):
             continue
@@ -185,14 +177,18 @@ def _zip_entries(archive: zipfile.ZipFile, prefix: tuple[str, ...], depth: int,
             yield Entry(full, 0, _nothing, "symbolic links are not accepted", note)
         elif info.flag_bits & 0x1:
             yield Entry(full, info.file_size, _nothing, "encrypted in the zip", note)
-        elif parts[-1].lower().endswith(".zip") and depth < MAX_ZIP_DEPTH:
+        elif parts[-1].lower().endswith(".zip") and depth >= MAX_ZIP_DEPTH:
+            yield Entry(full, info.file_size, _nothing, "a zip inside a zip inside a zip is not "
+                        "opened: zip the files themselves", note, listed="error")
+        elif parts[-1].lower().endswith(".zip"):
             inner = _open_inner(archive, info, budget)
             if isinstance(inner, str):
-                yield Entry(full, info.file_size, _nothing, inner, note)
+                yield Entry(full, info.file_size, _nothing, inner, note, listed="error")
             else:
                 yield from _zip_entries(inner, full, depth + 1, budget)
         else:
-            yield Entry(full, info.file_size, _zip_reader(archive, info), "", note)
+            yield Entry(full, info.file_size, _zip_reader(archive, info, budget),
+                        ratio_problem(info.file_size, info.compress_size), note)
 
 
 def _top(name: str) -> str:
@@ -208,14 +204,23 @@ def _printable(text: str) -> str:
 
 def _open_inner(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
                 budget: list[int]) -> zipfile.ZipFile | str:
+    problem = ratio_problem(info.file_size, info.compress_size)
+    if problem:
+        return problem
     if info.file_size > budget[0]:
-        return "nested zip too large to open"
+        return (f"not opened: this student's zips unpack to more than the "
+                f"{MAX_ZIP_BYTES / 2**20:g} MB allowed in all")
     try:
         data = _read_member(archive, info, budget[0])
         budget[0] -= len(data)
-        return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as exc:
-        return f"nested zip cannot be read: {exc}"
+        buffer = io.BytesIO(data)
+        check(buffer, "the zip inside the zip")
+        buffer.seek(0)
+        return zipfile.ZipFile(buffer)
+    except ZipRefused as exc:
+        return str(exc)
+    except READ_ERRORS as exc:
+        return f"a zip inside the zip cannot be read: {exc}"
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
@@ -227,52 +232,59 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> b
     return data
 
 
-def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[int], bytes]:
+def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+                budget: list[int]) -> Callable[[int], bytes]:
     def read(cap: int = MAX_FILE_BYTES) -> bytes:
+        if min(info.file_size, cap + 1) > budget[0]:
+            raise ValueError(f"this student's zips unpack to more than the "
+                             f"{MAX_ZIP_BYTES / 2**20:g} MB allowed in all")
         with archive.open(info) as fh:
-            return fh.read(cap + 1)
+            data = fh.read(cap + 1)
+        budget[0] -= len(data)
+        return data
     return read
 
 
-def _zip_source(name: str, origin: str, path: Path,
-                info: dict[str, str] | None = None) -> Source:
+def _zip_source(name: str, origin: str, path: Path) -> Source:
     def entries(stack: contextlib.ExitStack) -> Iterator[Entry]:
-        archive = stack.enter_context(zipfile.ZipFile(path))
+        archive = _open_zip(stack, path, "the zip")
         yield from _zip_entries(archive, (), 1, [MAX_ZIP_BYTES])
-    return Source(name, origin, entries, info or {})
+    return Source(name, origin, entries)
 
 
 # -- finding students in a source ----------------------------------------------------------------
 
-def discover(source: Path) -> list[Source]:
-    """Students in a folder, a bulk zip or an nbgrader course (``submitted/<student>/``)."""
+def discover(source: Path, stack: contextlib.ExitStack) -> tuple[list[Source], list[str]]:
+    """Students in a folder, a bulk zip or an nbgrader course (``submitted/<student>/``), and
+    the zip names that belong to no student."""
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise CollectError(f"{source} is a file but not a zip")
-        return _bulk_zip(source)
+        return _bulk_zip(source, stack)
     if not source.is_dir():
         raise CollectError(f"{source} does not exist")
     if (source / "submitted").is_dir():
         return [_folder_source(p.name, p, f"nbgrader submitted/{p.name}", _nbgrader_info(p))
                 for p in sorted((source / "submitted").iterdir())
-                if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+                if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")], []
     found: list[Source] = []
-    flat: dict[str, list[Path]] = {}
+    canvas_users: dict[str, list[tuple[Path, CanvasFile]]] = {}
     for path in sorted(source.iterdir()):
-        if path.name.startswith(".") or path.is_symlink() or path.name == REPORT:
+        if path.name.startswith(".") or path.is_symlink() or (path.name == REPORT
+                                                               and path.is_file()):
             continue
-        canvas = CANVAS.match(path.name) if path.is_file() else None
+        canvas = canvas_file(path.name) if path.is_file() else None
         if canvas:
-            flat.setdefault(canvas["name"], []).append(path)
+            canvas_users.setdefault(canvas.user, []).append((path, canvas))
         elif path.is_dir():
-            moodle = MOODLE.match(path.name)
-            found.append(_folder_source(moodle["name"] if moodle else path.name, path,
-                                        path.name))
+            moodle = moodle_folder(path.name)
+            found.append(_folder_source(f"{moodle[0]}_{moodle[1]}" if moodle else path.name,
+                                        path, path.name, _moodle_info(moodle)))
         elif zipfile.is_zipfile(path):
             found.append(_zip_source(path.stem, path.name, path))
-    for name, files in flat.items():
-        found.append(_canvas_files_source(name, files))
-    return found
+    for files in canvas_users.values():
+        found.append(_canvas_files_source(files))
+    return found, []
 
 
 def _folder_source(name: str, path: Path, origin: str,
@@ -291,66 +303,104 @@ def _nbgrader_info(student_dir: Path) -> dict[str, str]:
     return stamps
 
 
-def _canvas_files_source(name: str, files: list[Path]) -> Source:
-    info: dict[str, str] = {}
+def _canvas_info(files: Sequence[CanvasFile]) -> dict[str, str]:
+    """What Canvas says about a student: the user id (the key), the name, whether late."""
+    return {"lms": "canvas", "canvas_user_id": files[0].user, "name": files[0].name,
+            "late": "yes" if any(f.late for f in files) else "no"}
 
+
+def _moodle_info(moodle: tuple[str, str] | None) -> dict[str, str]:
+    if moodle is None:
+        return {}
+    return {"lms": "moodle", "moodle_participant_id": moodle[1], "name": _printable(moodle[0])}
+
+
+def _canvas_files_source(files: list[tuple[Path, CanvasFile]]) -> Source:
+    """One Canvas user's files from an unzipped download (zips among them opened)."""
     def entries(stack: contextlib.ExitStack) -> Iterator[Entry]:
-        for path in files:
-            match = CANVAS.match(path.name)
-            assert match
-            inner = match["file"]
-            if inner.lower().endswith(".zip") and zipfile.is_zipfile(path):
-                archive = stack.enter_context(zipfile.ZipFile(path))
-                yield from _zip_entries(archive, (), 1, [MAX_ZIP_BYTES])
+        budget = [MAX_ZIP_BYTES]
+        for path, canvas in files:
+            if canvas.file.lower().endswith(".zip") and zipfile.is_zipfile(path):
+                try:
+                    archive = _open_zip(stack, path, "the zip")
+                except ZipRefused as exc:
+                    yield Entry((canvas.file,), 0, _nothing, str(exc), listed="error")
+                    continue
+                yield from _zip_entries(archive, (), 1, budget)
             elif path.is_file() and not path.is_symlink():
-                yield Entry((inner,), path.stat().st_size, _reader(path))
-    first = CANVAS.match(files[0].name)
-    if first:
-        info["canvas_user_id"] = first["user"]
-    return Source(name, ", ".join(p.name for p in files), entries, info)
+                yield Entry((canvas.file,), path.stat().st_size, _reader(path))
+    first = files[0][1]
+    return Source(f"{first.name}_{first.user}", ", ".join(p.name for p, _ in files), entries,
+                  _canvas_info([c for _, c in files]))
 
 
-def _bulk_zip(path: Path) -> list[Source]:
-    """An LMS bulk download: one student per top-level folder, or Canvas-named files."""
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
-    tops: dict[str, str] = {}
-    for raw in names:
-        parts = _safe_parts(raw)
+def _bulk_zip(path: Path, stack: contextlib.ExitStack) -> tuple[list[Source], list[str]]:
+    """An LMS bulk download: one student per top-level folder or zip, or Canvas-named files
+    (one student per Canvas user id); opened once for every student."""
+    try:
+        archive = _open_zip(stack, path, path.name)
+    except ZipRefused as exc:
+        raise CollectError(f"{path}: {exc}") from None
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    by_top: dict[str, list[zipfile.ZipInfo]] = {}
+    for info in infos:
+        by_top.setdefault(_top(info.filename), []).append(info)
+    students: dict[tuple[str, str], list[str]] = {}  # (kind, key) -> top-level names
+    seen: set[str] = set()
+    canvas: dict[str, list[CanvasFile]] = {}
+    names: dict[tuple[str, str], str] = {}
+    moodle_of: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for info in infos:
+        parts = _safe_parts(info.filename)
         if not parts or parts[0] in IGNORED_DIRS:
             continue  # a name that climbs out is listed in its owner's report, if it has one
-        key = parts[0]
+        top = parts[0]
+        if top in seen:
+            continue
+        seen.add(top)
         if len(parts) == 1:
-            canvas = CANVAS.match(key)
-            if canvas:
-                tops.setdefault(key, f"canvas:{canvas['name']}")
-            elif key.lower().endswith(".zip"):
-                tops.setdefault(key, f"zip:{key[:-4]}")
-            # any other loose file at the top belongs to nobody
+            found = canvas_file(top)
+            if found:
+                key = ("canvas", found.user)
+                canvas.setdefault(found.user, []).append(found)
+                names.setdefault(key, f"{found.name}_{found.user}")
+            elif top.lower().endswith(".zip"):
+                key = ("zip", top[:-4])
+                names[key] = top[:-4]
+            else:
+                continue  # any other loose file at the top belongs to nobody
         else:
-            moodle = MOODLE.match(key)
-            tops.setdefault(key, f"dir:{moodle['name'] if moodle else key}")
-    students: dict[str, list[str]] = {}
-    for key, label in tops.items():
-        students.setdefault(label.split(":", 1)[1], []).append(key)
-    return [_bulk_member_source(student, path, keys)
-            for student, keys in sorted(students.items())]
+            moodle = moodle_folder(top)
+            key = ("dir", top)
+            names[key] = f"{moodle[0]}_{moodle[1]}" if moodle else top
+            moodle_of[key] = moodle
+        students.setdefault(key, []).append(top)
+    sources = []
+    for key, tops in sorted(students.items(), key=lambda item: names[item[0]]):
+        about = (_canvas_info(canvas[key[1]]) if key[0] == "canvas"
+                 else _moodle_info(moodle_of.get(key)))
+        members = [i for top in tops for i in by_top.get(top, [])]
+        sources.append(_bulk_member_source(names[key], path, archive, tops, members, about))
+    owners = {_top(i.filename) for i in infos if _safe_parts(i.filename)}
+    orphans = [_printable(i.filename) for i in infos
+               if _safe_parts(i.filename) is None and _top(i.filename) not in owners]
+    return sources, orphans
 
 
-def _bulk_member_source(student: str, path: Path, keys: list[str]) -> Source:
+def _bulk_member_source(student: str, path: Path, archive: zipfile.ZipFile, tops: list[str],
+                        members: list[zipfile.ZipInfo], info: dict[str, str]) -> Source:
     """One student's members of a bulk zip: a folder, files, or zips inside it."""
     def entries(stack: contextlib.ExitStack) -> Iterator[Entry]:
-        archive = stack.enter_context(zipfile.ZipFile(path))
-        for entry in _zip_entries(archive, (), 1, [MAX_ZIP_BYTES], frozenset(keys)):
-            canvas = CANVAS.match(entry.parts[0]) if len(entry.parts) == 1 else None
-            if canvas and not entry.problem:
-                entry.parts = (canvas["file"],)
+        for entry in _zip_entries(archive, (), 1, [MAX_ZIP_BYTES], members):
+            found = canvas_file(entry.parts[0]) if len(entry.parts) == 1 else None
+            if found and not entry.problem:
+                entry.parts = (found.file,)
             elif len(entry.parts) > 1:
                 entry.parts = entry.parts[1:]
             yield entry
 
-    origin = f"{path.name}: {', '.join(sorted(keys))}"[:300]
-    return Source(student, origin, entries)
+    origin = f"{path.name}: {', '.join(sorted(tops))}"[:300]
+    return Source(student, origin, entries, info)
 
 
 # -- matching declared files ---------------------------------------------------------------------
@@ -389,8 +439,11 @@ def _take(entries: Sequence[Entry], exercises: Sequence[Exercise], out: Path,
             names[f] = names.get(f, 0) + 1
     unique = {f for f, n in names.items() if n == 1}
     for entry in entries:
-        if entry.problem and "unsafe" in entry.problem:
-            report.rejected.append((_printable("/".join(entry.parts)), entry.problem))
+        where = _printable("/".join(entry.parts))
+        if entry.problem and entry.listed == "error":
+            report.errors.append(f"{where}: {entry.problem}")
+        elif entry.problem and entry.listed:
+            report.rejected.append((where, entry.problem))
     for ex in exercises:
         wanted = [(f, False) for f in ex.files] + [(f, True) for f in ex.artifacts]
         for rel_file, artifact in wanted:
@@ -439,41 +492,46 @@ def collect(course: Course, source: Path, out: Path,
     out = out.resolve()
     if out == source or source in out.parents:
         raise CollectError("OUT must not be inside SOURCE")
-    sources = discover(source)
-    out.mkdir(parents=True, exist_ok=True)
-    taken_ids: set[str] = set()
-    reports: list[StudentReport] = []
-    for src in sources:
-        student = _unique(sanitise(src.name), taken_ids)
-        report = StudentReport(student, _printable(src.origin), info=src.info)
-        if student != src.name:
-            report.notes.append(f"student id {student!r} from {_printable(src.name)!r}")
-        folder = out / student
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        with contextlib.ExitStack() as stack:
-            try:
-                entries = list(src.entries(stack))
-            except (OSError, zipfile.BadZipFile, ValueError, RuntimeError) as exc:
-                report.notes.append(f"could not be read: {exc}")
-                entries = []
-            if len(entries) >= MAX_ENTRIES:
-                report.notes.append(f"{MAX_ENTRIES} files or more: only those were searched")
-            _take(entries, exercises, folder, report)
-        reports.append(report)
-    _write_report(out, source, reports, _orphans(source))
+    with contextlib.ExitStack() as outer:  # a bulk zip stays open for every student in it
+        sources, ignored = discover(source, outer)
+        out.mkdir(parents=True, exist_ok=True)
+        earlier = [p.name for p in out.iterdir()
+                   if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+        ids = assign([(s.name, _printable(s.origin)) for s in sources], earlier)
+        reports = [_collect_one(src, given, exercises, out)
+                   for src, given in zip(sources, ids, strict=True)]
+    _write_report(out, source, reports, ignored)
     return reports
 
 
-def _orphans(source: Path) -> list[str]:
-    """Zip member names that climb out of the zip and belong to no student folder."""
-    if not source.is_file():
-        return []
-    with zipfile.ZipFile(source) as archive:
-        names = archive.namelist()
-    owners = {_top(n) for n in names if _safe_parts(n)}
-    return [_printable(n) for n in names if _safe_parts(n) is None and _top(n) not in owners]
+def _collect_one(src: Source, given: Assigned, exercises: Sequence[Exercise],
+                 out: Path) -> StudentReport:
+    """One student's declared files into ``out/<id>``; a refused zip costs only this student."""
+    report = StudentReport(given.id, _printable(src.origin), info=src.info,
+                           errors=list(given.errors))
+    if given.id != src.name:
+        report.notes.append(f"student id {given.id!r} from {_printable(src.name)!r}")
+    folder = out / given.id
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        report.errors.append(f"{folder} is there already and is not a student folder: it was "
+                             "left alone, and this student was not collected")
+        return report
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            entries = list(src.entries(stack))
+        except ZipRefused as exc:
+            report.errors.append(f"{report.origin}: {exc}")
+            entries = []
+        except READ_ERRORS as exc:
+            report.errors.append(f"{report.origin} could not be read: {exc}")
+            entries = []
+        if len(entries) >= MAX_ENTRIES:
+            report.notes.append(f"{MAX_ENTRIES} files or more: only those were searched")
+        _take(entries, exercises, folder, report)
+    return report
 
 
 def collect_folder(exercises: Sequence[Exercise], folder: Path, out: Path,

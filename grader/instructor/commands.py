@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from grader.engine.course import Course
+from grader.reports.safe_text import shown_line, text
 
 
 def _split(values: list[str]) -> list[str]:
@@ -14,8 +15,13 @@ def _split(values: list[str]) -> list[str]:
 
 
 def _fail(message: str) -> int:
-    print(f"grader: {message}", file=sys.stderr)
+    print(f"grader: {shown_line(message)}", file=sys.stderr)
     return 2
+
+
+def _say(line: str, err: bool = False) -> None:
+    """Print one line that may hold learner-controlled text (ids, file names, messages)."""
+    print(shown_line(line), file=sys.stderr if err else sys.stdout)
 
 
 def _db(path: Path) -> Path:
@@ -42,12 +48,12 @@ def release(course: Course, args: argparse.Namespace) -> int:
     print(f"wrote {report.files} files to {report.root} "
           f"({len(report.exercises)} exercises: {', '.join(report.exercises)})")
     for skipped in report.skipped:
-        print(f"  left out: {skipped}")
+        _say(f"  left out: {skipped}")
     if report.leaks:
         print(f"LEAK CHECK FAILED: {len(report.leaks)} pieces of solutions/ are in the release:",
               file=sys.stderr)
         for leak in report.leaks[:30]:
-            print(f"  {leak.found_in}: from {leak.secret}: {leak.evidence}", file=sys.stderr)
+            _say(f"  {leak.found_in}: from {leak.secret}: {leak.evidence}", err=True)
         print("Do not distribute it. Move the content out of the public files, or if a line is "
               "meant to be public, put it in the exercise's public folder too.", file=sys.stderr)
         return 1
@@ -71,16 +77,22 @@ def collect(course: Course, args: argparse.Namespace) -> int:
         return _fail(str(exc))
     complete = 0
     for r in reports:
+        for error in r.errors:
+            _say(f"{r.id}: ERROR: {error}", err=True)
         if not r.missing and not r.rejected:
-            complete += 1
+            complete += not r.errors
             continue
         problems = [f"missing {m}" for m in r.missing] + \
             [f"rejected {f} ({why})" for f, why in r.rejected]
-        print(f"{r.id}: " + "; ".join(problems))
-    print(f"collected {len(reports)} students into {args.out} ({complete} with every file); "
-          f"details in {args.out / REPORT}")
-    print(f"next: grader batch {args.out}")
-    return 0
+        _say(f"{r.id}: " + "; ".join(problems))
+    _say(f"collected {len(reports)} students into {args.out} ({complete} with every file); "
+         f"details in {args.out / REPORT}")
+    troubled = sum(1 for r in reports if r.errors)
+    if troubled:
+        _say(f"{troubled} students need you first (the ERROR lines above); everyone else was "
+             "collected as usual", err=True)
+    _say(f"next: grader batch {args.out}")
+    return 1 if troubled else 0
 
 
 def batch(course: Course, args: argparse.Namespace) -> int:
@@ -126,7 +138,7 @@ def batch(course: Course, args: argparse.Namespace) -> int:
             except NbgraderMissing as exc:
                 return _fail(str(exc))
         for line in done.written:
-            print(f"wrote {line}")
+            _say(f"wrote {line}")
     return 1 if summary.failed else 0
 
 
@@ -150,7 +162,8 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
     if args.stale:
         for grade, reasons in rows:
             if reasons:
-                console.print(f"{grade.student}/{grade.exercise}: {'; '.join(reasons)}")
+                console.print(text(f"{grade.student}/{grade.exercise}: {'; '.join(reasons)}",
+                                   line=True))
         return 0
     cells: dict[str, dict[str, str]] = {}
     totals: dict[str, float] = {}
@@ -158,19 +171,21 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
         mark = "*" if reasons else ""
         cells.setdefault(grade.student, {})[grade.exercise] = f"{grade.score:g}{mark}"
         totals[grade.student] = totals.get(grade.student, 0.0) + grade.score
-    table = Table(title=f"gradebook {path}", title_justify="left")
+    # every cell a Text: a student id such as "[dim]zz-ref" is shown as written, never as markup
+    table = Table(title=text(f"gradebook {path}", line=True), title_justify="left")
     table.add_column("student")
     for ex_id, top in cols:
-        table.add_column(f"{ex_id}\n/{top:g}", justify="right")
+        table.add_column(text(f"{shown_line(ex_id)}\n/{top:g}"), justify="right")
     table.add_column(f"total\n/{sum(t for _, t in cols):g}", justify="right")
     for student in sorted(cells):
-        table.add_row(student, *(cells[student].get(e, "-") for e, _ in cols),
+        table.add_row(text(student, line=True),
+                      *(text(cells[student].get(e, "-")) for e, _ in cols),
                       f"{totals[student]:g}")
     console.print(table)
     stale = sum(1 for _, reasons in rows if reasons)
     if stale:
-        console.print(f"* {stale} stale grades: `grader gradebook {args.db} --stale` says why; "
-                      "`grader batch` regrades them")
+        console.print(text(f"* {stale} stale grades: `grader gradebook {args.db} --stale` says "
+                           "why; `grader batch` regrades them", line=True))
     interrupted = [r for r in runs if not r["finished_at"]]
     if interrupted:
         console.print(f"{len(interrupted)} batch runs did not finish; rerun `grader batch` to "
@@ -197,9 +212,9 @@ def export(course: Course, args: argparse.Namespace) -> int:
         except NbgraderMissing as exc:
             return _fail(str(exc))
     for line in report.written:
-        print(f"wrote {line}")
+        _say(f"wrote {line}")
     for line in report.warnings:
-        print(f"warning: {line}")
+        _say(f"warning: {line}")
     return 0
 
 
@@ -245,8 +260,8 @@ def manual(course: Course, args: argparse.Namespace) -> int:
         gb.record_manual(args.student, ex.id, args.item, args.points, args.feedback)
         grade = gb.get(args.student, ex.id)
     assert grade is not None
-    print(f"recorded {args.points:g}/{top} for {args.student} / {ex.id} / {args.item}; "
-          f"{ex.id} is now {grade.score:g}/{grade.max_score:g}")
+    _say(f"recorded {args.points:g}/{top} for {args.student} / {ex.id} / {args.item}; "
+         f"{ex.id} is now {grade.score:g}/{grade.max_score:g}")
     return 0
 
 

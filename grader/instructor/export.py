@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,22 +30,39 @@ def columns(course: Course, gb: Gradebook) -> list[tuple[str, float]]:
     return [(e, tops.get(e) or float(known[e].points if e in known else 0)) for e in ordered]
 
 
-def submission_times(class_dir: Path, assignment: str) -> dict[str, str]:
-    """Each student's nbgrader ``timestamp.txt``, as ``grader collect`` recorded it."""
-    import json
+def collected_info(gb: Gradebook) -> dict[str, dict[str, str]]:
+    """Each student's ``info`` from the report collect left beside the submissions."""
+    from grader.instructor.collect import REPORT
 
-    try:
-        students = json.loads((class_dir / "collect.json").read_text(encoding="utf-8"))
-        students = students.get("students", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-    times = {}
-    for student, entry in students.items() if isinstance(students, dict) else ():
-        info = entry.get("info", {}) if isinstance(entry, dict) else {}
-        stamp = info.get(f"submitted_at:{assignment}") if isinstance(info, dict) else None
-        if isinstance(stamp, str):
-            times[str(student)] = stamp[:64]
-    return times
+    folder = gb.meta("submissions")
+    candidates = [Path(folder) / REPORT] if folder else []
+    candidates.append(gb.path.parent / REPORT)
+    for path in candidates:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        students = data.get("students") if isinstance(data, dict) else None
+        found = {}
+        for student, entry in (students if isinstance(students, dict) else {}).items():
+            info = entry.get("info") if isinstance(entry, dict) else None
+            if isinstance(info, dict):
+                found[str(student)] = {str(k): v for k, v in info.items() if isinstance(v, str)}
+        return found
+    return {}
+
+
+def lms_ids(gb: Gradebook) -> dict[str, str]:
+    """Student id -> Canvas user id, from the report collect left beside the submissions."""
+    return {student: info["canvas_user_id"] for student, info in collected_info(gb).items()
+            if info.get("canvas_user_id")}
+
+
+def submission_times(gb: Gradebook, assignment: str) -> dict[str, str]:
+    """Each student's nbgrader ``timestamp.txt``, as ``grader collect`` recorded it."""
+    key = f"submitted_at:{assignment}"
+    return {student: info[key][:64] for student, info in collected_info(gb).items()
+            if info.get(key)}
 
 
 def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
@@ -68,36 +86,42 @@ def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
     if csv_path is not None:
         from grader.instructor.gradebook_csv import gradebook_csv, read_roster
 
-        text, warnings = gradebook_csv(grades, cols, read_roster(roster) if roster else ())
+        text, warnings = gradebook_csv(grades, cols, read_roster(roster) if roster else (),
+                                       lms_ids=lms_ids(gb))
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         csv_path.write_text(text, encoding="utf-8")
         report.written.append(str(csv_path))
         report.warnings += warnings
+    from grader.instructor.feedback import page_names
+
+    names = page_names(gb.students())  # safe, distinct file names even for hostile ids
+    report.warnings += [f"{s!r} is not a safe file name: its files are named {n!r}"
+                        for s, n in names.items() if n != s and (gradescope_dir or feedback_dir)]
     if gradescope_dir is not None:
         from grader.reports.gradescope_results import write_gradescope
 
         for student in gb.students():
-            path = gradescope_dir / student / "results.json"
+            path = gradescope_dir / names[student] / "results.json"
             write_gradescope(gb.run_result(student, order), path)
         report.written.append(f"{gradescope_dir}/<student>/results.json")
     if feedback_dir is not None:
-        from grader.instructor.feedback import index_page, page_name, student_page, write_pages
+        from grader.instructor.feedback import index_page, student_page, write_pages
 
         manifests = {ex.id: ex for ex in course.exercises}
         pages = {}
         rows = []
         for student in gb.students():
             run = gb.run_result(student, order)
-            pages[page_name(student)] = student_page(student, run, manifests)
+            pages[f"{names[student]}.html"] = student_page(student, run, manifests)
             rows.append((student, run.score, run.max_score))
-        pages["index.html"] = index_page(rows)
+        pages["index.html"] = index_page(rows, names=names)
         write_pages(feedback_dir, pages)
         report.written.append(f"{feedback_dir}/<student>.html and index.html")
     if nbgrader_dir is not None:
         from grader.instructor.nbgrader import db_url, sync
 
         count = sync(grades, dict(cols), nbgrader_dir, assignment,
-                     submitted_at=submission_times(gb.path.parent, assignment))
+                     submitted_at=submission_times(gb, assignment))
         report.written.append(f"{count} scores into {db_url(nbgrader_dir)} "
                               f"(assignment {assignment})")
     return report

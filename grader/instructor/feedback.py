@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from html import escape
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from grader.engine.manifest import SKILLS, Exercise
 from grader.engine.results import RunResult
+from grader.instructor.student_ids import sanitise
 from grader.reports.html_page import exercise_html
+from grader.reports.safe_text import html
+
+INDEX = "index"
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;
@@ -43,7 +46,7 @@ def skill_chart(run: RunResult) -> str:
         y = 5 + i * row_h
         share = got / top if top else 0.0
         colour = "#1a7f37" if share >= 0.999 else "#9a6700" if share > 0 else "#cf222e"
-        parts.append(f'<text x="0" y="{y + 17}">{escape(SKILLS[skill])}</text>')
+        parts.append(f'<text x="0" y="{y + 17}">{html(SKILLS[skill])}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" '
                      'fill="#eaeef2"/>')
         if top:
@@ -52,14 +55,14 @@ def skill_chart(run: RunResult) -> str:
             text = f"{got:g}/{top:g}"
         else:
             text = "no graded exercise"
-        parts.append(f'<text x="{label_w + bar_w + 8}" y="{y + 17}">{escape(text)}</text>')
+        parts.append(f'<text x="{label_w + bar_w + 8}" y="{y + 17}">{html(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _hints(ex: Exercise) -> str:
-    items = "".join(f"<li>{escape(h)}</li>" for h in ex.hints)
-    return (f"<details><summary>Hints for {escape(ex.id)} (from a nudge to nearly the "
+    items = "".join(f"<li>{html(h)}</li>" for h in ex.hints)
+    return (f"<details><summary>Hints for {html(ex.id, True)} (from a nudge to nearly the "
             f"answer)</summary><ol>{items}</ol></details>")
 
 
@@ -77,9 +80,9 @@ def student_page(student: str, run: RunResult, manifests: Mapping[str, Exercise]
         sections.append(f"<section>{body}</section>")
     return "\n".join([
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(course_title)}: feedback for {escape(student)}</title>",
+        f"<title>{html(course_title)}: feedback for {html(student, True)}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>{escape(course_title)}: feedback for {escape(student)}</h1>",
+        f"<h1>{html(course_title)}: feedback for {html(student, True)}</h1>",
         f'<p class="total">Total: <strong>{run.score:g}/{run.max_score:g}</strong>{pct}</p>',
         "<h2>By skill area</h2>", skill_chart(run),
         "<h2>Exercises</h2>",
@@ -87,31 +90,42 @@ def student_page(student: str, run: RunResult, manifests: Mapping[str, Exercise]
         "<em>(hidden)</em> used inputs you did not see; their messages say what went wrong in "
         "general terms.</p>",
         *sections,
-        f'<p class="muted">Graded by grader {escape(str(env.get("grader", "?")))}, seed '
-        f'{escape(str(env.get("seed", "?")))}, isolation '
-        f'{escape(str(env.get("isolation", "?")))}.</p>',
+        f'<p class="muted">Graded by grader {html(str(env.get("grader", "?")))}, seed '
+        f'{html(str(env.get("seed", "?")))}, isolation '
+        f'{html(str(env.get("isolation", "?")))}.</p>',
         "</body></html>", ""])
 
 
-def index_page(rows: Sequence[tuple[str, float, float]], course_title: str = "ML Engineer Lab"
-               ) -> str:
-    """The instructor's list of feedback pages: student, total, link."""
-    body = "".join(f'<tr><td style="text-align:left"><a href="{escape(page_name(s))}">'
-                   f"{escape(s)}</a></td><td>{got:g}/{top:g}</td></tr>"
+def index_page(rows: Sequence[tuple[str, float, float]], course_title: str = "ML Engineer Lab",
+               names: Mapping[str, str] | None = None) -> str:
+    """The instructor's list of feedback pages: student, total, link (``names``: file stems)."""
+    names = names or page_names(s for s, _, _ in rows)
+    # "./" first: a page name can never read as a URL scheme such as javascript:
+    body = "".join(f'<tr><td style="text-align:left"><a href="./{html(names[s] + ".html")}">'
+                   f"{html(s, True)}</a></td><td>{got:g}/{top:g}</td></tr>"
                    for s, got, top in rows)
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-            f"{escape(course_title)}: feedback pages</title><style>{STYLE}</style></head><body>"
+            f"{html(course_title)}: feedback pages</title><style>{STYLE}</style></head><body>"
             f"<h1>Feedback pages</h1><table><thead><tr><th style=\"text-align:left\">student"
             f"</th><th>total</th></tr></thead><tbody>{body}</tbody></table></body></html>\n")
 
 
-def page_name(student: str) -> str:
-    """The file name of a student's page (student ids are already safe folder names)."""
-    return f"{student}.html"
+def page_names(students: Iterable[str]) -> dict[str, str]:
+    """A file stem per student: the id when it is a safe file name, never ``index``, and never
+    two that differ only in case (one file on macOS and Windows)."""
+    taken, names = {INDEX}, {}
+    for student in sorted(set(students)):
+        stem = sanitise(student)
+        candidate, n = stem, 2
+        while candidate.lower() in taken:
+            candidate, n = f"{stem}-{n}", n + 1
+        taken.add(candidate.lower())
+        names[student] = candidate
+    return names
 
 
 def write_pages(out: Path, pages: Mapping[str, str]) -> None:
     """Write ``{file name: html}`` under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    for name, html in pages.items():
-        (out / name).write_text(html, encoding="utf-8")
+    for name, page in pages.items():
+        (out / name).write_text(page, encoding="utf-8")

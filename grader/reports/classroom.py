@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.engine.results import RunResult
+from grader.reports.safe_text import markdown, shown_line
 
 
 def from_results(path: Path) -> list[tuple[str, float, float, str]]:
@@ -24,9 +25,10 @@ def classroom_payload(rows: list[tuple[str, float, float, str]]) -> dict[str, An
     top = sum(r[2] for r in rows)
     return {"version": 1, "status": "pass" if top and total >= top else "fail",
             "max_score": top,
-            "tests": [{"name": ex, "status": "pass" if status == "passed" else "fail",
+            "tests": [{"name": shown_line(ex), "status": "pass" if status == "passed" else "fail",
                        "score": score, "max_score": maximum,
-                       "message": status.replace("_", " "), "test_code": f"make check EX={ex}",
+                       "message": shown_line(status.replace("_", " ")),
+                       "test_code": shown_line(f"make check EX={ex}"),
                        "line_no": 0, "duration": 0} for ex, score, maximum, status in rows]}
 
 
@@ -42,7 +44,8 @@ def report(rows: list[tuple[str, float, float, str]],
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         lines = ["| exercise | points | status |", "|---|---|---|"]
-        lines += [f"| {ex} | {s:g}/{m:g} | {st.replace('_', ' ')} |" for ex, s, m, st in rows]
+        lines += [f"| {markdown(ex)} | {s:g}/{m:g} | {markdown(st.replace('_', ' '))} |"
+                  for ex, s, m, st in rows]
         lines.append(f"| **total** | **{total:g}/{top:g}** | |")
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from grader.engine.results import ExerciseResult, RunResult
+from grader.reports.safe_text import html
 
 COLOURS = {"passed": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e", "error": "#cf222e",
            "timeout": "#8250df", "not_attempted": "#6e7781", "skipped": "#6e7781",
@@ -13,28 +12,29 @@ COLOURS = {"passed": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e", "erro
 
 def _badge(status: str) -> str:
     colour = COLOURS.get(status, "#000")
-    label = escape(status.replace("_", " "))
+    label = html(status.replace("_", " "), line=True)
     return f'<span style="color:{colour};font-weight:bold">{label}</span>'
 
 
 def exercise_html(ex: ExerciseResult) -> str:
     """One exercise as a heading and a table; every learner-derived string is escaped."""
-    parts = [f"<h4>{escape(ex.id)} — {escape(ex.title)}: {_badge(ex.status)} "
+    parts = [f"<h4>{html(ex.id, True)} — {html(ex.title, True)}: {_badge(ex.status)} "
              f"{ex.score:g}/{ex.max_score:g} points</h4>"]
     if ex.message:
-        parts.append(f"<p>{escape(ex.message)}</p>")
+        parts.append(f"<p>{html(ex.message)}</p>")
     if ex.tests:
         parts.append('<table><thead><tr><th style="text-align:left">task</th>'
                      '<th style="text-align:left">test</th><th>status</th><th>points</th>'
                      '<th style="text-align:left">feedback</th></tr></thead><tbody>')
         for t in ex.tests:
-            feedback = escape(t.message).replace("\n", "<br>")
+            feedback = html(t.message).replace("\n", "<br>")
             if t.output.strip():
                 feedback += ("<details><summary>your code printed</summary><pre>"
-                             f"{escape(t.output[:4000])}</pre></details>")
+                             f"{html(t.output[:4000])}</pre></details>")
             hidden = " <em>(hidden)</em>" if t.hidden else ""
-            parts.append(f"<tr><td>{escape(t.task)}</td><td>{escape(t.name)}{hidden}</td>"
-                         f"<td>{_badge(t.status)}</td><td>{t.score:g}/{t.max_score:g}</td>"
+            parts.append(f"<tr><td>{html(t.task, True)}</td>"
+                         f"<td>{html(t.name, True)}{hidden}</td><td>{_badge(t.status)}</td>"
+                         f"<td>{t.score:g}/{t.max_score:g}</td>"
                          f'<td style="text-align:left">{feedback}</td></tr>')
         parts.append("</tbody></table>")
     return "\n".join(parts)
@@ -43,5 +43,5 @@ def exercise_html(ex: ExerciseResult) -> str:
 def run_html(run: RunResult, next_line: str = "") -> str:
     """A whole run as an HTML fragment."""
     body = "\n".join(exercise_html(ex) for ex in run.exercises)
-    tail = f"<p><strong>{escape(next_line)}</strong></p>" if next_line else ""
+    tail = f"<p><strong>{html(next_line)}</strong></p>" if next_line else ""
     return f"<div>{body}{tail}</div>"

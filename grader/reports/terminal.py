@@ -8,14 +8,20 @@ from rich.text import Text
 
 from grader.engine.course import Course
 from grader.engine.results import ExerciseResult, RunResult, TestResult
+from grader.reports.safe_text import shown, shown_line, text
 
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red",
          "timeout": "magenta", "not_attempted": "dim", "skipped": "dim", "pending": "blue"}
 LABEL = {"not_attempted": "not attempted", "pending": "pending review"}
 
 
+def _lines(message: str, indent: str) -> str:
+    """Learner text with every line after the first indented: none passes for the grader's."""
+    return shown(message).replace("\n", "\n" + indent)
+
+
 def _status(status: str) -> Text:
-    return Text(LABEL.get(status, status), style=STYLE.get(status, ""))
+    return text(LABEL.get(status, status), style=STYLE.get(status, ""), line=True)
 
 
 def next_step(run: RunResult, course: Course | None) -> str:
@@ -48,33 +54,35 @@ def next_step(run: RunResult, course: Course | None) -> str:
 
 
 def _problem_text(test: TestResult) -> Text:
-    text = Text()
-    text.append(f"  {test.name}", style="bold")
+    out = Text()
+    out.append(f"  {shown_line(test.name)}", style="bold")
     if test.task:
-        text.append(f" (task {test.task})")
-    text.append(": ")
-    text.append(LABEL.get(test.status, test.status), style=STYLE.get(test.status, ""))
-    text.append("\n")
-    for line in test.message.splitlines() or [""]:
-        text.append(f"    {line}\n")
+        out.append(f" (task {shown_line(test.task)})")
+    out.append(": ")
+    out.append(_status(test.status))
+    out.append("\n")
+    for line in shown(test.message).split("\n"):
+        out.append(f"    {line}\n")
     if test.output.strip():
-        text.append("    your code printed:\n", style="dim")
-        for line in test.output.strip().splitlines()[:20]:
-            text.append(f"      {line}\n", style="dim")
-    return text
+        out.append("    your code printed:\n", style="dim")
+        for line in shown(test.output.strip()).split("\n")[:20]:
+            out.append(f"      {line}\n", style="dim")
+    return out
 
 
 def exercise_table(ex: ExerciseResult, verbose: bool) -> Table:
     """One exercise's tests as a table."""
-    table = Table(title=f"{ex.id} — {ex.title}", title_justify="left", expand=False)
+    table = Table(title=text(f"{ex.id} — {ex.title}", line=True), title_justify="left",
+                  expand=False)
     table.add_column("task")
     table.add_column("test")
     table.add_column("status")
     table.add_column("points", justify="right")
     for t in ex.tests:
         # Text, not markup: parametrize ids like [units-1] must show as written
-        name = Text(t.name + (" (hidden)" if t.hidden else ""))
-        table.add_row(Text(t.task), name, _status(t.status), f"{t.score:g}/{t.max_score:g}")
+        name = text(t.name + (" (hidden)" if t.hidden else ""), line=True)
+        table.add_row(text(t.task, line=True), name, _status(t.status),
+                      f"{t.score:g}/{t.max_score:g}")
     return table
 
 
@@ -83,13 +91,13 @@ def render(run: RunResult, course: Course | None = None, verbose: bool = False,
     """Print the run for a learner."""
     console = console or Console(highlight=False)
     for ex in run.exercises:
-        head = Text(f"{ex.id}: ")
+        head = text(f"{ex.id}: ", line=True)
         head.append(_status(ex.status))
         head.append(f"  {ex.score:g}/{ex.max_score:g} points")
         if ex.pending_points:
             head.append(f" (+{ex.pending_points:g} pending manual review)", style="blue")
         if ex.message:
-            head.append(f"\n  {ex.message}", style="red" if not ex.tests else "")
+            head.append("\n  " + _lines(ex.message, "  "), style="red" if not ex.tests else "")
         if ex.status in ("not_attempted", "skipped") and not verbose:
             console.print(head)
             continue
@@ -97,13 +105,12 @@ def render(run: RunResult, course: Course | None = None, verbose: bool = False,
         if ex.tests:
             console.print(exercise_table(ex, verbose))
         problems = [t for t in ex.graded if t.status != "passed"]
-        shown = problems if verbose else problems[:1]
-        for t in shown:
+        for t in problems if verbose else problems[:1]:
             console.print(_problem_text(t))
         for skip in ex.skipped:
-            console.print(Text(f"  skipped: {skip}", style="dim"))
+            console.print(text(f"  skipped: {skip}", style="dim"))
     env = run.environment
-    console.print(Text(f"Total: {run.score:g}/{run.max_score:g} points  "
+    console.print(text(f"Total: {run.score:g}/{run.max_score:g} points  "
                        f"(seed {env.get('seed')}, isolation {env.get('isolation')})",
-                       style="bold"))
-    console.print(Text(next_step(run, course), style="cyan"))
+                       style="bold", line=True))
+    console.print(Text(_lines(next_step(run, course), "  "), style="cyan"))
