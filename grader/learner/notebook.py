@@ -85,12 +85,15 @@ class CheckResult:
         return run_html(self.run, self.next_line)
 
     def __repr__(self) -> str:
+        from grader.reports.safe_text import shown_line
+
         lines = []
         for ex in self.run.exercises:
             lines.append(f"{ex.id}: {ex.status} {ex.score:g}/{ex.max_score:g}")
-            lines += [f"  {t.name}: {t.status} {t.message.splitlines()[0] if t.message else ''}"
+            lines += [f"  {t.name}: {t.status} "
+                      f"{shown_line(t.message.splitlines()[0]) if t.message else ''}"
                       for t in ex.tests if t.status != "passed"]
-        lines.append(self.next_line)
+        lines.append(shown_line(self.next_line))
         return "\n".join(lines)
 
 
