@@ -47,9 +47,9 @@ endif
 grade: $(STAMP) $(DATA) ## Grade your work in exercises/ (every exercise)
 	@$(BIN)/grader grade
 
-check: $(STAMP) $(DATA) ## Grade one exercise with every problem shown: make check EX=pandas-cleaning
+check: $(STAMP) $(DATA) ## Grade one exercise, a line per task: make check EX=pandas-cleaning [V=1: every test]
 	@test -n "$(EX)" || { echo "usage: make check EX=<exercise id>  (see: make list)"; exit 2; }
-	@$(BIN)/grader check $(EX)
+	@$(BIN)/grader check $(EX) $(if $(V),--verbose,)
 
 hint: $(STAMP) ## Show the next hint: make hint EX=pandas-cleaning [N=2]
 	@test -n "$(EX)" || { echo "usage: make hint EX=<exercise id> [N=level]  (see: make list)"; exit 2; }

@@ -42,8 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--seed", type=int, default=None, help="seed for hidden inputs "
                        "(default: a fresh one each run)")
     grade.add_argument("--quiet", action="store_true", help="no terminal report")
-    check = sub.add_parser("check", help="grade one exercise with every problem expanded")
+    grade.add_argument("--verbose", "-v", action="store_true",
+                       help="every test and every message, after the per-task summary")
+    check = sub.add_parser("check", help="grade one exercise: a line per task, then next:")
     check.add_argument("id", metavar="ID")
+    check.add_argument("--verbose", "-v", action="store_true",
+                       help="every test and every message, after the per-task summary")
     check.add_argument("--submission", type=Path, default=None, metavar="DIR")
     check.add_argument("--seed", type=int, default=None)
     check.add_argument("--json", metavar="PATH", help="also write results as JSON ('-': stdout)")
@@ -178,8 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(getattr(instructor_cli, args.command)(course, args))
         ids = [args.id] if args.command == "check" else args.ids
         return _grade(course, ids, args.submission, args.seed, args.json,
-                      verbose=args.command == "check",
-                      quiet=getattr(args, "quiet", False))
+                      verbose=args.verbose, quiet=getattr(args, "quiet", False),
+                      detail_hint=(f"details, every test: make check EX={args.id} V=1"
+                                   if args.command == "check" else
+                                   "details, every test: make check EX=<id> V=1"))
     except KeyError as exc:
         print(f"grader: {exc.args[0]}", file=sys.stderr)
         return 2
@@ -242,7 +248,7 @@ def _hint(course: object, ex_id: str, level: int | None) -> int:
 
 
 def _grade(course: object, ids: list[str], submission: Path | None, seed: int | None,
-           json_path: str | None, verbose: bool, quiet: bool) -> int:
+           json_path: str | None, verbose: bool, quiet: bool, detail_hint: str = "") -> int:
     from grader.engine.course import Course
     from grader.engine.runner import grade
     from grader.learner.progress import Progress
@@ -261,12 +267,15 @@ def _grade(course: object, ids: list[str], submission: Path | None, seed: int | 
         print(f"grader: submission folder {root} does not exist", file=sys.stderr)
         return 2
     run = grade(course, exercises, root.resolve(), seed)
-    if root.resolve() == (course.root / "exercises").resolve():
-        Progress(course.root).record_run(run)
+    progress = Progress(course.root)
+    own_work = root.resolve() == (course.root / "exercises").resolve()
+    if own_work:
+        progress.record_run(run)
     if json_path:
         write_json(run, json_path)
     if not quiet and json_path != "-":
-        render(run, course, verbose=verbose)
+        status = {ex.id: progress.status(ex.id) for ex in course.exercises} if own_work else {}
+        render(run, course, verbose=verbose, course_status=status, detail_hint=detail_hint)
     return 0
 
 

@@ -15,9 +15,10 @@ INDEX = "index"
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;
-padding:0 1rem;color:#1f2328;line-height:1.45}
+padding:0 1rem;color:#1f2328;line-height:1.45;overflow-wrap:break-word}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
 th,td{border-bottom:1px solid #d0d7de;padding:.3rem .5rem;vertical-align:top;text-align:center}
+@media (max-width:600px){body{margin:1rem auto;font-size:15px}th,td{padding:.25rem .3rem}}
 h1{margin-bottom:.2rem} .total{font-size:1.4rem} .muted{color:#656d76;font-size:.9rem}
 details{margin:.3rem 0 1rem} section{border-top:2px solid #d0d7de;margin-top:1.5rem}
 pre{white-space:pre-wrap}
@@ -35,27 +36,28 @@ def skill_totals(run: RunResult) -> dict[str, tuple[float, float]]:
 
 
 def skill_chart(run: RunResult) -> str:
-    """An inline SVG bar chart: one bar per skill, the share of its points earned."""
+    """An inline SVG bar chart, one bar per skill under its name: it scales down to a phone
+    without clipping a label."""
     rows = skill_totals(run)
-    label_w, bar_w, row_h = 270, 300, 26
-    height = row_h * len(rows) + 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{label_w + bar_w + 90}"'
-             f' height="{height}" aria-label="score per skill area" '
-             'font-family="system-ui,sans-serif" font-size="13">']
+    width, bar_w, row_h = 360, 220, 44
+    height = row_h * len(rows) + 4
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} '
+             f'{height}" width="100%" style="max-width:{width * 1.4:.0f}px" '
+             'aria-label="score per skill area" font-family="system-ui,sans-serif" '
+             'font-size="13">']
     for i, (skill, (got, top)) in enumerate(rows.items()):
-        y = 5 + i * row_h
+        y = 2 + i * row_h
         share = got / top if top else 0.0
         colour = "#1a7f37" if share >= 0.999 else "#9a6700" if share > 0 else "#cf222e"
-        parts.append(f'<text x="0" y="{y + 17}">{html(SKILLS[skill])}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" '
-                     'fill="#eaeef2"/>')
+        parts.append(f'<text x="0" y="{y + 14}">{html(SKILLS[skill])}</text>')
+        parts.append(f'<rect x="0" y="{y + 20}" width="{bar_w}" height="14" fill="#eaeef2"/>')
         if top:
-            parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w * share:.1f}" '
-                         f'height="16" fill="{colour}"/>')
+            parts.append(f'<rect x="0" y="{y + 20}" width="{bar_w * share:.1f}" height="14" '
+                         f'fill="{colour}"/>')
             text = f"{got:g}/{top:g}"
         else:
-            text = "no graded exercise"
-        parts.append(f'<text x="{label_w + bar_w + 8}" y="{y + 17}">{html(text)}</text>')
+            text = "not graded"
+        parts.append(f'<text x="{bar_w + 8}" y="{y + 32}">{html(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -73,13 +75,14 @@ def student_page(student: str, run: RunResult, manifests: Mapping[str, Exercise]
     env = run.environment
     sections = []
     for ex in run.exercises:
-        body = exercise_html(ex)
         manifest = manifests.get(ex.id)
+        body = exercise_html(ex, {t.id: t.title for t in manifest.tasks} if manifest else None)
         if manifest is not None and ex.status != "passed":
             body += _hints(manifest)
         sections.append(f"<section>{body}</section>")
     return "\n".join([
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html(course_title)}: feedback for {html(student, True)}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{html(course_title)}: feedback for {html(student, True)}</h1>",
@@ -104,7 +107,8 @@ def index_page(rows: Sequence[tuple[str, float, float]], course_title: str = "ML
     body = "".join(f'<tr><td style="text-align:left"><a href="./{html(names[s] + ".html")}">'
                    f"{html(s, True)}</a></td><td>{got:g}/{top:g}</td></tr>"
                    for s, got, top in rows)
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><title>'
             f"{html(course_title)}: feedback pages</title><style>{STYLE}</style></head><body>"
             f"<h1>Feedback pages</h1><table><thead><tr><th style=\"text-align:left\">student"
             f"</th><th>total</th></tr></thead><tbody>{body}</tbody></table></body></html>\n")

@@ -67,9 +67,11 @@ def hint(ex_id: str, level: int | None = None) -> None:
 class CheckResult:
     """What ``check()`` returns: renders as HTML in JupyterLab, as text elsewhere."""
 
-    def __init__(self, run: RunResult, next_line: str) -> None:
+    def __init__(self, run: RunResult, next_line: str,
+                 titles: dict[str, dict[str, str]] | None = None) -> None:
         self.run = run
         self.next_line = next_line
+        self.titles = titles or {}
 
     @property
     def score(self) -> float:
@@ -82,7 +84,7 @@ class CheckResult:
     def _repr_html_(self) -> str:
         from grader.reports.html_page import run_html
 
-        return run_html(self.run, self.next_line)
+        return run_html(self.run, self.next_line, self.titles)
 
     def __repr__(self) -> str:
         from grader.reports.safe_text import shown_line
@@ -108,7 +110,11 @@ def check(ex_id: str, seed: int | None = None) -> CheckResult:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"the grader failed:\n{proc.stderr[-3000:]}")
+    from grader.learner.progress import Progress
     from grader.reports.terminal import next_step
 
     run = RunResult.from_dict(json.loads(proc.stdout))
-    return CheckResult(run, next_step(run, course))
+    progress = Progress(course.root)
+    status = {ex.id: progress.status(ex.id) for ex in course.exercises}
+    titles = {ex.id: {t.id: t.title for t in ex.tasks} for ex in course.exercises}
+    return CheckResult(run, next_step(run, course, status), titles)

@@ -1,6 +1,8 @@
-"""The terminal summary: a table per exercise, the first problem expanded, a 'next:' line."""
+"""The terminal summary: a line per README task, a 'next:' line, details with --verbose."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from rich.console import Console
 from rich.table import Table
@@ -9,6 +11,7 @@ from rich.text import Text
 from grader.engine.course import Course
 from grader.engine.results import ExerciseResult, RunResult, TestResult
 from grader.reports.safe_text import shown, shown_line, text
+from grader.reports.task_summary import shared_problem, task_lines
 
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red",
          "timeout": "magenta", "not_attempted": "dim", "skipped": "dim", "pending": "blue"}
@@ -24,8 +27,10 @@ def _status(status: str) -> Text:
     return text(LABEL.get(status, status), style=STYLE.get(status, ""), line=True)
 
 
-def next_step(run: RunResult, course: Course | None) -> str:
-    """One line telling the learner what to do next."""
+def next_step(run: RunResult, course: Course | None,
+              course_status: Mapping[str, str] | None = None) -> str:
+    """One line telling the learner what to do next: in this run first, then in the course
+    (``course_status``: each exercise's last status, from the learner's progress)."""
     for ex in run.exercises:
         if ex.status in ("passed", "skipped"):
             continue
@@ -50,6 +55,16 @@ def next_step(run: RunResult, course: Course | None) -> str:
         return f"next: {verb} {ex.id} -{where or ' see its README'}"
     if not any(ex.status == "passed" for ex in run.exercises):
         return "next: nothing could be graded here; see the messages above"
+    graded = {ex.id for ex in run.exercises}
+    if course is not None:
+        for manifest in course.exercises:
+            status = (course_status or {}).get(manifest.id, "")
+            if manifest.id in graded or status in ("passed", "skipped"):
+                continue
+            verb = "continue" if status and status != "not_attempted" else "start"
+            done = "this exercise passes" if len(run.exercises) == 1 else "these pass"
+            return (f"next: {done}. Now {verb} {manifest.id} ({manifest.title}): read "
+                    f"exercises/{manifest.rel}/README.md, then `make check EX={manifest.id}`")
     return "next: every exercise passes. Well done! Try the hidden-data variants with a new seed."
 
 
@@ -86,9 +101,32 @@ def exercise_table(ex: ExerciseResult, verbose: bool) -> Table:
     return table
 
 
+def task_table(ex: ExerciseResult, titles: Mapping[str, str]) -> Table:
+    """One row per README task: points, status and the first message that matters."""
+    table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1))
+    table.add_column("task", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("what to fix", overflow="fold")
+    for line in task_lines(ex, titles):
+        table.add_row(text(f"  {line.task}", line=True), f"{line.score:g}/{line.max_score:g}",
+                      _status(line.status), text(line.message, line=True))
+    return table
+
+
+def _titles(course: Course | None, ex_id: str) -> dict[str, str]:
+    if course is None:
+        return {}
+    try:
+        return {task.id: task.title for task in course.get(ex_id).tasks}
+    except KeyError:
+        return {}
+
+
 def render(run: RunResult, course: Course | None = None, verbose: bool = False,
-           console: Console | None = None) -> None:
-    """Print the run for a learner."""
+           console: Console | None = None, course_status: Mapping[str, str] | None = None,
+           detail_hint: str = "") -> None:
+    """Print the run for a learner: per task first, details (every test) when ``verbose``."""
     console = console or Console(highlight=False)
     for ex in run.exercises:
         head = text(f"{ex.id}: ", line=True)
@@ -98,19 +136,28 @@ def render(run: RunResult, course: Course | None = None, verbose: bool = False,
             head.append(f" (+{ex.pending_points:g} pending manual review)", style="blue")
         if ex.message:
             head.append("\n  " + _lines(ex.message, "  "), style="red" if not ex.tests else "")
-        if ex.status in ("not_attempted", "skipped") and not verbose:
-            console.print(head)
-            continue
+        shared = shared_problem(ex)
+        if shared:
+            head.append("\n  every check stopped at the same problem, fix this first: ",
+                        style="red")
+            head.append(shown_line(shared))
         console.print(head)
+        if ex.status in ("not_attempted", "skipped") and not verbose:
+            continue
         if ex.tests:
-            console.print(exercise_table(ex, verbose))
-        problems = [t for t in ex.graded if t.status != "passed"]
-        for t in problems if verbose else problems[:1]:
-            console.print(_problem_text(t))
+            console.print(task_table(ex, _titles(course, ex.id)))
+        if verbose:
+            if ex.tests:
+                console.print(exercise_table(ex, verbose))
+            for t in [t for t in ex.graded if t.status != "passed"]:
+                console.print(_problem_text(t))
         for skip in ex.skipped:
             console.print(text(f"  skipped: {skip}", style="dim"))
     env = run.environment
     console.print(text(f"Total: {run.score:g}/{run.max_score:g} points  "
                        f"(seed {env.get('seed')}, isolation {env.get('isolation')})",
                        style="bold", line=True))
-    console.print(Text(_lines(next_step(run, course), "  "), style="cyan"))
+    console.print(Text(_lines(next_step(run, course, course_status), "  "), style="cyan"))
+    if detail_hint and not verbose and any(ex.tests and ex.status != "passed"
+                                           for ex in run.exercises):
+        console.print(text(detail_hint, style="dim", line=True))
