@@ -7,6 +7,7 @@ scores nothing here.
 import pytest
 
 
+# fails for: hard-coded-costs, keyword-stuffed
 @pytest.mark.task("cost")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("k", [1, 2, 3], ids=["fresh1", "fresh2", "fresh3"])
@@ -15,6 +16,7 @@ def test_cost_on_fresh_counts(submission, support, grading_seed, k):
     support.check_cost(submission, counts, costs, f"a fresh scenario ({k})")
 
 
+# fails for: keyword-stuffed
 @pytest.mark.task("cost")
 @pytest.mark.points(1)
 def test_cost_without_errors_is_zero(submission, support):
@@ -23,6 +25,7 @@ def test_cost_without_errors_is_zero(submission, support):
                        "a sample with no errors")
 
 
+# fails for: chart-defaults-pasted-values, hard-coded-costs, invisible-bars
 @pytest.mark.task("chart")
 @pytest.mark.points(1)
 def test_chart_shows_fresh_costs(submission, support, grading_seed):
