@@ -260,7 +260,7 @@ def blocks_of(markdown: str) -> list[Block]:
             else:
                 found.append(Block("text", line, words, raw))
         elif token.type in ("fence", "code_block"):
-            found.append(Block("code", line, "", token.content))
+            found.append(Block("code", line + (token.type == "fence"), "", token.content))
         elif token.type == "html_block":
             visible = without_comments(token.content)
             if visible.strip():

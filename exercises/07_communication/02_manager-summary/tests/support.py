@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from grader.testing import NotAttempted, expect
 
 SUMMARY = "SUMMARY.md"
 INPUTS = "data/inputs.json"
-MAX_SUMMARY_BYTES = 64 * 1024
+MAX_SUMMARY_BYTES = 16 * 1024  # a 200-word summary is about 1.5 KB
 # sha256 of the provided template (line endings normalised): an unchanged file is not attempted.
 STARTER_SHA256 = "abe14ae354d41d63e8d7076f9b2ee15f068a81c8f2ccd9ead1c841ae88710634"
 MAX_WORDS, MIN_WORDS = 200, 60
@@ -151,7 +152,8 @@ def _inline(token: Any) -> tuple[str, str]:
     return " ".join("".join(words).split()), " ".join("".join(raw).split())
 
 
-def _blocks(markdown: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=8)
+def _blocks(markdown: str) -> tuple[tuple[str, str], ...]:
     """(words, visible source) per rendered block; a heading ends with a full stop."""
     from markdown_it import MarkdownIt
 
@@ -168,7 +170,7 @@ def _blocks(markdown: str) -> list[tuple[str, str]]:
             if heading and words and words[-1] not in ".!?:":
                 words += "."  # a heading reads as its own sentence
             found.append((words, raw))
-    return found
+    return tuple(found)
 
 
 def plain_text(markdown: str) -> str:
