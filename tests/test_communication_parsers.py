@@ -212,3 +212,37 @@ def test_diagnosis_evidence_must_point_at_the_code() -> None:
                                      "evidence": "The random split ignores the seed, so runs "
                                                  "cannot be reproduced by anybody."}, 1)
     assert problems and "nothing a reader can check" in problems[0]
+
+
+def _laughs(levels: int) -> str:
+    """A diagnosis whose evidence is a list nested through YAML aliases (10**levels leaves)."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, levels):
+        refs = ", ".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    lines.append("bugs:")
+    for place in ("attach_labels", "split", "prepare", "train", "evaluate"):
+        lines += [f"  - location: {place}", "    root_cause: data-leakage",
+                  f"    evidence: *a{levels - 1}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_in_a_diagnosis_is_read_in_bounded_time() -> None:
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from test_communication_parsers import _FakeSubmission, _laughs, _support
+        debug = _support(Path({str(DEBUG)!r}))
+        diagnosis = debug.read_diagnosis(_FakeSubmission(_laughs(9).encode()))
+        rows = debug.entries(diagnosis)
+        problems = [p for i, e in enumerate(rows, 1) for p in debug.entry_problems(e, i)]
+        assert len(problems) == 5, problems
+        bug = debug.Bug(("split",), ("unseeded-split",), ("train_test_split",), (52,))
+        assert debug.names_bug(diagnosis, bug)[0] is False
+        print("done")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=HARD_TIMEOUT_S, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("done")

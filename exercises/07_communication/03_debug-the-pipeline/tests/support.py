@@ -157,7 +157,7 @@ def read_diagnosis(submission: Any) -> Any:
         raise NotAttempted(f"{DIAGNOSIS} is still the provided template: not attempted yet")
     try:
         return yaml.safe_load(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise AssertionError(f"{DIAGNOSIS} is not valid YAML: {str(exc)[:300]}") from None
 
 
@@ -218,6 +218,20 @@ def points_at(evidence: str, bug: Bug) -> bool:
     return any(int(n) in bug.lines for m in cited for n in re.findall(r"\d{1,4}", m.group(0)))
 
 
+def field(entry: dict[str, Any], key: str) -> str:
+    """One field of an entry as text; anything but a scalar reads as empty.
+
+    YAML aliases can nest a list inside itself many times over: turning that into a string
+    would take exponential time and memory, so only scalars are read.
+    """
+    value = entry.get(key)
+    if isinstance(value, str):
+        return value.strip()[:MAX_EVIDENCE_CHARS]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
 def entries(diagnosis: Any) -> list[dict[str, Any]]:
     """The list under ``bugs``; Feedback naming the problem when the shape is wrong."""
     expect(isinstance(diagnosis, dict) and isinstance(diagnosis.get("bugs"), list),
@@ -231,9 +245,9 @@ def entries(diagnosis: Any) -> list[dict[str, Any]]:
 def entry_problems(entry: dict[str, Any], number: int) -> list[str]:
     """What is wrong with one diagnosis entry, in the learner's terms."""
     problems = []
-    location = str(entry.get("location") or "").strip().removesuffix("()")
-    cause = str(entry.get("root_cause") or "").strip()
-    evidence = str(entry.get("evidence") or "").strip()
+    location = field(entry, "location").removesuffix("()")
+    cause = field(entry, "root_cause")
+    evidence = field(entry, "evidence")
     if location not in LOCATIONS:
         problems.append(f"entry {number}: location {location or '(empty)'!r} is not a function "
                         f"of {PIPELINE} ({', '.join(LOCATIONS[:6])}...)")
@@ -255,19 +269,19 @@ def names_bug(diagnosis: Any, bug: Bug) -> tuple[bool, str]:
     """Whether some entry puts this bug in the right place with a right cause and evidence."""
     rows = entries(diagnosis)
     at_place = [e for e in rows
-                if str(e.get("location") or "").strip().removesuffix("()") in bug.locations]
+                if field(e, "location").removesuffix("()") in bug.locations]
     if not at_place:
         return False, f"no entry has location {' or '.join(bug.locations)}"
-    named = [e for e in at_place if str(e.get("root_cause") or "").strip() in bug.causes]
+    named = [e for e in at_place if field(e, "root_cause") in bug.causes]
     if not named:
-        given = ", ".join(repr(str(e.get("root_cause") or "")) for e in at_place)
-        return False, (f"the entry for {at_place[0].get('location')} gives root_cause {given}, "
+        given = ", ".join(repr(field(e, "root_cause")[:40]) for e in at_place)
+        return False, (f"the entry for {field(at_place[0], 'location')} gives root_cause {given}, "
                        "which does not name what is wrong there")
     for e in named:
-        evidence = str(e.get("evidence") or "")
+        evidence = field(e, "evidence")
         if len(evidence.split()) >= MIN_EVIDENCE_WORDS and points_at(evidence, bug):
             return True, ""
-    return False, (f"the entry for {named[0].get('location')} names a right cause, but its "
+    return False, (f"the entry for {field(named[0], 'location')} names a right cause, but its "
                    "evidence does not show where the bug was: it restates the category. Quote "
                    "the code that was wrong (or give its line number in the provided "
                    f"{PIPELINE}) and what you observed, e.g. a number before and after the fix")

@@ -88,7 +88,7 @@ def test_diagnosis_well_formed(submission, support):
     rows = support.entries(diagnosis)
     problems = [p for i, e in enumerate(rows, start=1) for p in support.entry_problems(e, i)]
     expect(not problems, f"{support.DIAGNOSIS}: " + "; ".join(problems[:4]))
-    places = [str(e.get("location")).strip().removesuffix("()") for e in rows]
+    places = [support.field(e, "location").removesuffix("()") for e in rows]
     expect(len(rows) >= 5 and len(set(places)) >= 5, f"{support.DIAGNOSIS} has {len(rows)} "
            f"entries in {len(set(places))} different functions; the pipeline holds five bugs, "
            "each in a different function: one entry per bug")
