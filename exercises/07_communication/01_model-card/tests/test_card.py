@@ -29,7 +29,7 @@ def measured(support, exercise_dir):
     return support.evaluation(exercise_dir)
 
 
-# fails for: keyword-stuffed (no heading it needs), hostile tests in test_communication_parsers
+# fails for: renamed-heading
 @pytest.mark.task("headings")
 @pytest.mark.points(1)
 def test_required_headings_present(card, support):

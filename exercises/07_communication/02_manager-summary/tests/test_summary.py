@@ -28,7 +28,7 @@ def chart(submission, inputs):
     return submission.harness.describe_chart(inputs)
 
 
-# fails for: keyword-stuffed, hard-coded-costs (fresh inputs are hidden; this one passes)
+# fails for: keyword-stuffed
 @pytest.mark.task("cost")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("option", ["current_rules", "model"])
