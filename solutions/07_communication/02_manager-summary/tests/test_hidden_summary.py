@@ -16,9 +16,10 @@ def test_cost_on_fresh_counts(submission, support, grading_seed, k):
     support.check_cost(submission, counts, costs, f"a fresh scenario ({k})")
 
 
-# fails for: keyword-stuffed
+# fails for: keyword-stuffed (gated: a function that always returns 0.0 passes the check itself)
 @pytest.mark.task("cost")
 @pytest.mark.points(1)
+@pytest.mark.requires("test_cost_on_visible_inputs")
 def test_cost_without_errors_is_zero(submission, support):
     counts = {"caught": 12, "false_alarms": 0, "missed": 0, "cleared": 1988}
     support.check_cost(submission, counts, {"missed": 250.0, "false_alarm": 15.0},
