@@ -139,6 +139,12 @@ def test_oversized_summary_gets_a_clear_message() -> None:
         summ.read_summary(_FakeSubmission(b"word " * 20_000))
 
 
+def test_oversized_diagnosis_gets_a_clear_message() -> None:
+    debug = _support(DEBUG)
+    with pytest.raises(AssertionError, match=r"at most 64 KB"):
+        debug.read_diagnosis(_FakeSubmission(b"bugs: []\n" + b"#" * 100_000))
+
+
 def test_tables_with_and_without_outer_pipes_read_alike() -> None:
     card = _support(MODEL_CARD)
     piped = "## Results\n\n| Slice | ROC AUC |\n|---|---|\n| Overall | 0.669 |\n| JFK | 0.657 |\n"

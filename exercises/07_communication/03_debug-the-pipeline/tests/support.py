@@ -150,11 +150,15 @@ def read_diagnosis(submission: Any) -> Any:
 
     submission.harness.ready()
     try:
-        data = submission.read_file(DIAGNOSIS, max_bytes=64 * 1024)
+        data = submission.read_file(DIAGNOSIS, max_bytes=5 * 1024 * 1024)
     except FileNotFoundError:
         raise AssertionError(f"{DIAGNOSIS} is missing: fill in the provided template") from None
     if normalised_sha(data) == DIAGNOSIS_SHA256:
         raise NotAttempted(f"{DIAGNOSIS} is still the provided template: not attempted yet")
+    if len(data) > MAX_DIAGNOSIS_BYTES:
+        raise AssertionError(f"{DIAGNOSIS} is {len(data) // 1024} KB; the grader reads a "
+                             f"diagnosis of at most {MAX_DIAGNOSIS_BYTES // 1024} KB (five "
+                             "entries take about 2 KB). Keep each evidence to what you observed")
     try:
         return yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
@@ -182,6 +186,7 @@ VOCABULARY = {
 LOCATIONS = ("attach_labels", "split", "prepare", "train", "predict", "evaluate", "run",
              "Standardizer", "_region_rates", "_matrix")
 MIN_EVIDENCE_WORDS = 8
+MAX_DIAGNOSIS_BYTES = 64 * 1024
 MAX_EVIDENCE_CHARS = 4000  # longer evidence is read up to here
 # Something a reader can check: a number, code in backticks, a call, a name_with_underscores,
 # an index. "There was leakage" has none of these.
