@@ -97,7 +97,8 @@ def _line(line: Any) -> dict[str, Any]:
             return 0.0
 
     marker = line.get_marker()
-    return {"x": _floats(line.get_xdata()), "y": _floats(line.get_ydata()),
+    xy = line.get_xydata()  # converted to numbers: category names become their positions
+    return {"x": _floats(xy[:MAX_POINTS, 0]), "y": _floats(xy[:MAX_POINTS, 1]),
             "label": str(line.get_label()), "visible": bool(line.get_visible()),
             "in_data_coords": bool(line.get_transform() == line.axes.transData),
             "linestyle": str(line.get_linestyle()), "linewidth": float(line.get_linewidth()),
