@@ -19,12 +19,14 @@ def _run(submission, support, step, ds):
     expect(problem is None, problem)
 
 
+# fails for: do-nothing, no-unit-conversion, keep-first-id, do-nothing-dedupe
 @pytest.mark.points(1)
 @pytest.mark.parametrize("step", BY_STEP)
 def test_step_on_visible_export(submission, support, exercise_dir, step):
     _run(submission, support, step, support.visible(exercise_dir))
 
 
+# fails for: hardcoded-seed0, do-nothing, no-unit-conversion, keep-first-id
 @pytest.mark.points(1)
 @pytest.mark.parametrize("k", [1, 2], ids=["fresh1", "fresh2"])
 @pytest.mark.parametrize("step", BY_STEP)
@@ -32,12 +34,14 @@ def test_step_on_fresh_export(submission, support, grading_seed, step, k):
     _run(submission, support, step, support.make(grading_seed + k))
 
 
+# fails for: do-nothing, no-unit-conversion, keep-first-id, do-nothing-dedupe
 @pytest.mark.task("pipeline")
 @pytest.mark.points(2)
 def test_clean_on_visible_export(submission, support, exercise_dir):
     _run(submission, support, "pipeline", support.visible(exercise_dir))
 
 
+# fails for: hardcoded-seed0, do-nothing, keep-first-id, do-nothing-dedupe
 @pytest.mark.task("pipeline")
 @pytest.mark.points(2)
 @pytest.mark.parametrize("k", [1, 2], ids=["fresh1", "fresh2"])

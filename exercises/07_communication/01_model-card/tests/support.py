@@ -24,7 +24,7 @@ from grader.testing import NotAttempted
 CARD = "MODEL_CARD.md"
 MODEL_FILE = "model/late_arrival_model.json"
 EVAL_FILE = "data/evaluation.csv"
-MAX_CARD_BYTES = 256 * 1024
+MAX_FILE_BYTES = 5 * 1024 * 1024  # what the grader copies at most; the card cap is below
 # sha256 of the provided template (line endings normalised): an unchanged card is not attempted.
 STARTER_SHA256 = "473734dabbe8c4cc2b0df8598656529c3dc135661cb378fcb472b8adf3d039e6"
 
@@ -108,24 +108,52 @@ def evaluation(exercise_dir: Path) -> Evaluation:
 
 
 # -- reading the card --------------------------------------------------------------------------
+# The card is parsed with markdown-it-py (CommonMark plus GitHub tables), never with regular
+# expressions over the whole text: the parser runs in linear time on any input, and a table
+# without outer pipes is a table. The text is capped before parsing.
+
+MAX_CARD_KB = 64  # a filled-in card is about 6 KB
+MAX_SENTENCE_CHARS = 2000  # longer "sentences" are cut before the metric patterns read them
+
+
+@dataclass(frozen=True)
+class Block:
+    """One rendered block: a heading, a paragraph or list item, a table, or code."""
+
+    kind: str  # "heading", "text", "table" or "code"
+    line: int  # 1-based line where it starts
+    text: str = ""  # the words a reader sees (for a table: its cells, row by row)
+    raw: str = ""  # what is visible, markup kept (for placeholders)
+    level: int = 0  # heading level
+    rows: tuple[tuple[str, ...], ...] = ()  # table cells, header row first
 
 
 @dataclass
 class Section:
-    """One heading and the text under it, its sub-sections included."""
+    """One heading and the blocks under it, its sub-sections included."""
 
     level: int
     title: str
     line: int
-    body: str = ""
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def body(self) -> str:
+        """The section's prose as a reader sees it (tables and code left out)."""
+        return "\n\n".join(b.text for b in self.blocks if b.kind == "text")
 
 
 @dataclass
 class Card:
-    """A model card as text, its sections, and the text with comments removed."""
+    """A model card: its blocks in order, and its sections."""
 
-    text: str
+    blocks: list[Block]
     sections: list[Section] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """Every visible word, block by block (comments removed)."""
+        return "\n\n".join(b.text for b in self.blocks)
 
     def section(self, kind: str) -> Section | None:
         """The first section whose heading names ``kind`` (a key of REQUIRED)."""
@@ -142,15 +170,12 @@ REQUIRED = {  # kind -> (the heading to write, what else is accepted)
     "evaluation": ("Evaluation", "a heading containing 'Evaluation'"),
 }
 MIN_SECTION_WORDS = 12
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-COMMENT = re.compile(r"<!--.*?-->", re.S)
-FENCE = re.compile(r"^(```|~~~)")
 
 
 def heading_kind(title: str) -> str | None:
     """Which required section a heading title introduces, if any."""
-    t = re.sub(r"[^a-z ]+", " ", title.lower().replace("&", " and "))
-    t = " ".join(t.split())
+    t = " ".join("".join(c if "a" <= c <= "z" else " "
+                         for c in title.lower().replace("&", " and ")).split())
     if "out of scope" in t:
         return "out_of_scope"
     if "intended use" in t or "direct use" in t:
@@ -166,29 +191,93 @@ def heading_kind(title: str) -> str | None:
     return None
 
 
-def parse(text: str) -> Card:
-    """Split a markdown text into sections (headings inside code fences are not headings)."""
-    visible = strip_comments(text)
-    card = Card(visible)
-    lines = visible.splitlines()
-    heads: list[tuple[int, int, str]] = []
-    fenced = False
-    for i, line in enumerate(lines):
-        if FENCE.match(line.strip()):
-            fenced = not fenced
-            continue
-        match = None if fenced else HEADING.match(line)
-        if match:
-            heads.append((i, len(match.group(1)), match.group(2).strip()))
-    for k, (i, level, title) in enumerate(heads):
-        end = next((j for j, lv, _ in heads[k + 1:] if lv <= level), len(lines))
-        card.sections.append(Section(level, title, i + 1, "\n".join(lines[i + 1:end])))
+def without_comments(text: str) -> str:
+    """``text`` with HTML comments removed (a linear scan; an unclosed one hides the rest)."""
+    out, i = [], 0
+    while True:
+        start = text.find("<!--", i)
+        if start < 0:
+            out.append(text[i:])
+            return "".join(out)
+        out.append(text[i:start])
+        end = text.find("-->", start + 4)
+        if end < 0:
+            return "".join(out)
+        i = end + 3
+
+
+def _inline(token: Any) -> tuple[str, str]:
+    """(the words a reader sees, the visible source) of one inline token."""
+    words, raw = [], []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline", "image"):  # an image's content is its alt text
+            words.append(child.content)
+            raw.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            words.append(" ")
+            raw.append("\n")
+        elif child.type == "html_inline" and not child.content.startswith("<!--"):
+            raw.append(child.content)  # '<your name>' is a placeholder, not a word
+    return " ".join("".join(words).split()), "".join(raw)
+
+
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"maxNesting": 20}).enable("table")
+
+
+def blocks_of(markdown: str) -> list[Block]:
+    """The rendered blocks of a markdown text, in order (comments and markup removed)."""
+    tokens = _markdown().parse(markdown)
+    found: list[Block] = []
+    row: list[str] = []
+    rows: list[tuple[str, ...]] = []
+    table_line = 0
+    heading_level = 0
+    in_table = False
+    for token in tokens:
+        line = token.map[0] + 1 if token.map else 0
+        if token.type == "heading_open":
+            heading_level = int(token.tag[1])
+        elif token.type == "table_open":
+            rows, table_line, in_table = [], line, True
+        elif token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close":
+            rows.append(tuple(row))
+        elif token.type == "table_close":
+            in_table = False
+            found.append(Block("table", table_line, "\n".join(" | ".join(r) for r in rows),
+                               "\n".join(" | ".join(r) for r in rows), rows=tuple(rows)))
+        elif token.type == "inline":
+            words, raw = _inline(token)
+            if in_table:
+                row.append(words)
+            elif heading_level:
+                found.append(Block("heading", line, words, raw, level=heading_level))
+                heading_level = 0
+            else:
+                found.append(Block("text", line, words, raw))
+        elif token.type in ("fence", "code_block"):
+            found.append(Block("code", line + (token.type == "fence"), "", token.content))
+        elif token.type == "html_block":
+            visible = without_comments(token.content)
+            if visible.strip():
+                found.append(Block("code", line, "", visible))
+    return found
+
+
+def parse(markdown: str) -> Card:
+    """A card's blocks and sections (a section runs to the next heading of its level or above)."""
+    card = Card(blocks_of(markdown))
+    heads = [i for i, b in enumerate(card.blocks) if b.kind == "heading"]
+    for k, i in enumerate(heads):
+        head = card.blocks[i]
+        end = next((j for j in heads[k + 1:] if card.blocks[j].level <= head.level),
+                   len(card.blocks))
+        card.sections.append(Section(head.level, head.text, head.line, card.blocks[i + 1:end]))
     return card
-
-
-def strip_comments(text: str) -> str:
-    """Markdown as rendered: HTML comments removed (their line breaks kept)."""
-    return COMMENT.sub(lambda m: "\n" * m.group().count("\n"), text)
 
 
 def normalised_sha(data: bytes) -> str:
@@ -199,12 +288,17 @@ def read_card(submission: Any) -> Card:
     """The learner's card; NotAttempted while it is the provided template."""
     submission.harness.ready()  # starts the worker, which holds the copied files
     try:
-        data = submission.read_file(CARD, max_bytes=MAX_CARD_BYTES)
+        data = submission.read_file(CARD, max_bytes=MAX_FILE_BYTES)
     except FileNotFoundError:
         raise AssertionError(f"{CARD} is missing: write the card in {CARD} beside the README "
                              "(start from the provided template)") from None
     if normalised_sha(data) == STARTER_SHA256:
         raise NotAttempted(f"{CARD} is still the provided template: not attempted yet")
+    if len(data) > MAX_CARD_KB * 1024:
+        raise AssertionError(f"{CARD} is {len(data) // 1024} KB; the grader reads model cards "
+                             f"of at most {MAX_CARD_KB} KB (a complete card is a few KB). Remove "
+                             "pasted data, long blank runs or generated text, and keep the "
+                             "card to what a reader needs")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -214,14 +308,7 @@ def read_card(submission: Any) -> Card:
 
 def plain_text(markdown: str) -> str:
     """Markdown reduced to the words a reader sees (for word counts and readability)."""
-    text = strip_comments(markdown)
-    text = re.sub(r"^\s*(```|~~~).*?^\s*\1", " ", text, flags=re.S | re.M)
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"^\s{0,3}#{1,6}\s.*$", " ", text, flags=re.M)
-    text = re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", text, flags=re.M)
-    text = re.sub(r"[*_`>|]", " ", text)
-    return " ".join(text.split())
+    return " ".join(b.text for b in blocks_of(markdown) if b.kind == "text")
 
 
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.,%-]*")
@@ -233,26 +320,29 @@ def word_count(text: str) -> int:
 
 # -- placeholders ------------------------------------------------------------------------------
 
-PLACEHOLDERS = [
+PLACEHOLDERS = [  # every repetition bounded, so a hostile line costs linear time
     (re.compile(r"\bTODO\b", re.I), "TODO"),
     (re.compile(r"\bTBD\b|\bTBC\b|\bFIXME\b|\bXXX+\b"), "TBD/FIXME/XXX"),
-    (re.compile(r"\[\s*more information needed\s*\]", re.I), "[More Information Needed]"),
+    (re.compile(r"\[ {0,3}more information needed {0,3}\]", re.I), "[More Information Needed]"),
     (re.compile(r"lorem ipsum", re.I), "lorem ipsum"),
-    (re.compile(r"\{\{.*?\}\}"), "{{ template variable }}"),
-    (re.compile(r"<\s*(fill|insert|your|add|describe|write)[^>]*>", re.I), "<fill in ...>"),
-    (re.compile(r"\[\s*(fill|insert|your|add|describe|write)[^\]]*\]", re.I), "[fill in ...]"),
-    (re.compile(r"\?\?\?+"), "???"),
+    (re.compile(r"\{\{[^{}\n]{0,200}\}\}"), "{{ template variable }}"),
+    (re.compile(r"< {0,3}(fill|insert|your|add|describe|write)\b[^<>\n]{0,200}>", re.I),
+     "<fill in ...>"),
+    (re.compile(r"\[ {0,3}(fill|insert|your|add|describe|write)\b[^\[\]\n]{0,200}\]", re.I),
+     "[fill in ...]"),
+    (re.compile(r"\?\?\?"), "???"),
 ]
 
 
 def placeholders(card: Card) -> list[tuple[int, str, str]]:
     """(line number, kind, the line) for every placeholder left in the visible text."""
     found = []
-    for i, line in enumerate(card.text.splitlines(), start=1):
-        for pattern, kind in PLACEHOLDERS:
-            if pattern.search(line):
-                found.append((i, kind, line.strip()[:80]))
-                break
+    for block in card.blocks:
+        for offset, line in enumerate(block.raw.splitlines()):
+            for pattern, kind in PLACEHOLDERS:
+                if pattern.search(line):
+                    found.append((block.line + offset, kind, line.strip()[:80]))
+                    break
     return found
 
 
@@ -287,9 +377,9 @@ SLICE_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
     ("origin", "EWR"): ("ewr", "newark"),
     ("origin", "JFK"): ("jfk", "kennedy"),
     ("origin", "LGA"): ("lga", "laguardia", "la guardia"),
-    ("dep_period", "morning"): ("morning",),
-    ("dep_period", "afternoon"): ("afternoon",),
-    ("dep_period", "evening"): ("evening",),
+    ("dep_period", "morning"): ("morning", "before 12:00", "before noon"),
+    ("dep_period", "afternoon"): ("afternoon", "12:00-16:59", "12:00–16:59"),
+    ("dep_period", "evening"): ("evening", "17:00 or later", "17:00 and later", "after 17:00"),
 }
 
 
@@ -349,26 +439,6 @@ class Quote:
         return not self.is_percent and self.decimals < 2
 
 
-def _cells(line: str) -> list[str]:
-    return [c.strip() for c in line.strip().strip("|").split("|")]
-
-
-def _tables(text: str) -> list[tuple[int, list[list[str]]]]:
-    """(first line number, rows of cells) for each markdown table; the divider row dropped."""
-    tables, rows, start = [], [], 0
-    for i, line in enumerate([*text.splitlines(), ""], start=1):
-        if line.strip().startswith("|"):
-            if not rows:
-                start = i
-            cells = _cells(line)
-            if not all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
-                rows.append(cells)
-        elif rows:
-            tables.append((start, rows))
-            rows = []
-    return tables
-
-
 def _metric_in_cell(cell: str) -> str | None:
     match = METRIC_RE.search(cell)
     return _metric_of(match) if match else None
@@ -417,7 +487,7 @@ def _table_quotes(rows: list[list[str]], where: str) -> tuple[list[Quote], list[
     return quotes, unknown
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*_])|\n\s*\n|\n\s*[-*+]\s|\n(?=\s*\|)")
+SENTENCE_END = re.compile(r"(?<=[.!?;]) +(?=[A-Z(])")
 
 
 def _sentence_quotes(sentence: str) -> list[Quote]:
@@ -446,23 +516,66 @@ def _sentence_quotes(sentence: str) -> list[Quote]:
     return quotes
 
 
-def quoted_metrics(card: Card) -> tuple[list[Quote], list[str]]:
-    """Every metric value the card states, and table rows whose slice cannot be told."""
+def quotes_in(blocks: list[Block], title: str) -> tuple[list[Quote], list[str]]:
+    """Metric values stated in these blocks (tables and prose), and rows with no slice."""
     quotes: list[Quote] = []
     unknown: list[str] = []
-    text = re.sub(r"^\s*(```|~~~).*?^\s*\1", "", card.text, flags=re.S | re.M)
-    heading_at = {s.line: s.title for s in card.sections}
-    for start, rows in _tables(text):
-        title = next((heading_at[n] for n in sorted(heading_at, reverse=True) if n < start), "")
-        where = f"the table under '{title}'" if title else "a table"
-        found, bad = _table_quotes(rows, where)
-        quotes += found
-        unknown += bad
-    prose = "\n".join(line for line in text.splitlines()
-                      if not line.strip().startswith("|") and not HEADING.match(line))
-    for sentence in SENTENCE_END.split(prose):
-        quotes += _sentence_quotes(sentence)
+    for block in blocks:
+        if block.kind == "heading":
+            title = block.text
+        elif block.kind == "table" and len(block.rows) > 1:
+            found, bad = _table_quotes([list(r) for r in block.rows],
+                                       f"the table under '{title}'" if title else "a table")
+            quotes += found
+            unknown += bad
+        elif block.kind == "text":
+            for sentence in SENTENCE_END.split(block.text):
+                quotes += _sentence_quotes(sentence[:MAX_SENTENCE_CHARS])
     return quotes, unknown
+
+
+def quoted_metrics(card: Card) -> tuple[list[Quote], list[str]]:
+    """Every metric value the card states, and table rows whose slice cannot be told."""
+    return quotes_in(card.blocks, "")
+
+
+def slice_quotes(section: Section, key: tuple[str, str],
+                 measured: Evaluation) -> list[Quote]:
+    """The values this section states for one slice that match the grader's evaluation."""
+    quotes, _ = quotes_in(section.blocks, section.title)
+    return [q for q in quotes if q.slice == key and q.matches(measured.results[key][q.metric])]
+
+
+# -- "how well, in plain words" ----------------------------------------------------------------
+
+PLAIN_FIGURE = re.compile(  # "39%", "39 percent", "7 in 10", "4 out of 10", "0.71"
+    r"(?<![\w.])(\d{1,3}(?:\.\d{1,3})?) ?(?:%|percent\b)"
+    r"|(?<![\w.])(\d{1,3}) (?:times )?(?:in|out of|of every|in every) (10|100)\b"
+    r"|(?<![\w.])(0?\.\d{2,3})(?![\d.])", re.I)
+
+
+def plain_figures(text: str, measured: Evaluation) -> tuple[list[str], list[str]]:
+    """(figures that state an overall result, every figure) in a plain-words text.
+
+    A result is one of the overall metrics, or its complement in everyday terms (the share of
+    flags that are false alarms, the share of late flights missed), at the precision written.
+    """
+    overall = measured.results[OVERALL]
+    truths = [*overall.values(), 1 - overall["precision"], 1 - overall["recall"]]
+    matched, every = [], []
+    for m in PLAIN_FIGURE.finditer(text[:20_000]):
+        every.append(m.group(0))
+        if m.group(1):
+            decimals = len(m.group(1).split(".")[1]) if "." in m.group(1) else 0
+            value, half = float(m.group(1)) / 100, 0.5 * 10 ** -decimals / 100
+        elif m.group(2):
+            value, half = int(m.group(2)) / int(m.group(3)), 0.5 / int(m.group(3))
+        else:
+            decimals = len(m.group(4).split(".")[1])
+            value, half = float(m.group(4)), 0.5 * 10 ** -decimals
+        if any(abs(t - value) <= half + 1e-9 for t in truths):
+            matched.append(m.group(0))
+    return matched, every
 
 
 def names_slice(text: str, key: tuple[str, str]) -> bool:

@@ -1,9 +1,10 @@
 """Course-owned harness for manager-summary: draws the learner's chart and describes it.
 
 It runs in the worker beside ``slide.py``. It calls ``make_chart(inputs)``, draws the figure
-off-screen and hands back plain data only: texts with their font sizes, the data each series
-shows, the axes' kinds. It knows nothing about what a good chart looks like; the grader judges
-in its own process.
+off-screen and hands back plain data only: texts with their font sizes, every mark (bar, point,
+line) with what decides whether a reader sees it (alpha, size, the axes' limits), the axes'
+kinds. It knows nothing about what a good chart looks like; the grader judges in its own
+process.
 """
 
 from __future__ import annotations
@@ -33,7 +34,79 @@ def _floats(values: Any) -> list[float]:
         arr = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
         return []
-    return [float(v) for v in arr[:MAX_POINTS] if np.isfinite(v)]
+    return [float(v) if np.isfinite(v) else float("nan") for v in arr[:MAX_POINTS]]
+
+
+def _alphas(colors: Any, n: int) -> list[float]:
+    """The alpha of each of n marks from an RGBA array (broadcast when it has one row)."""
+    import numpy as np
+
+    try:
+        arr = np.asarray(colors, dtype=float).reshape(-1, 4)
+    except (TypeError, ValueError):
+        return [0.0] * n
+    if len(arr) == 0:
+        return [0.0] * n
+    return [float(arr[i % len(arr), 3]) for i in range(n)]
+
+
+def _broadcast(values: Any, n: int, default: float) -> list[float]:
+    got = _floats(values)
+    return [got[i % len(got)] if got else default for i in range(n)]
+
+
+def _bars(container: Any) -> dict[str, Any]:
+    """Each bar's rectangle and what makes it visible (the judge decides)."""
+    rects = []
+    for patch in container.patches[:MAX_POINTS]:
+        rects.append({"rect": [float(patch.get_x()), float(patch.get_y()),
+                               float(patch.get_width()), float(patch.get_height())],
+                      "visible": bool(patch.get_visible()),
+                      "face_alpha": float(patch.get_facecolor()[3]),
+                      "edge_alpha": float(patch.get_edgecolor()[3]),
+                      "linewidth": float(patch.get_linewidth())})
+    return {"orientation": str(getattr(container, "orientation", None) or "vertical"),
+            "count": len(container.patches), "rects": rects,
+            "label": str(container.get_label())}
+
+
+def _points(coll: Any) -> dict[str, Any]:
+    """A scatter's points (data coordinates) with their sizes and alphas."""
+    offsets = coll.get_offsets()
+    n_all = len(offsets)
+    n = min(n_all, MAX_POINTS)
+    xy = [_floats(row) for row in list(offsets[:n])]
+    return {"count": n_all, "visible": bool(coll.get_visible()),
+            "in_data_coords": bool(coll.get_offset_transform() == coll.axes.transData),
+            "x": [p[0] if p else float("nan") for p in xy],
+            "y": [p[1] if len(p) > 1 else float("nan") for p in xy],
+            "sizes": _broadcast(coll.get_sizes(), n, 0.0),
+            "face_alpha": _alphas(coll.get_facecolors(), n),
+            "edge_alpha": _alphas(coll.get_edgecolors(), n),
+            "linewidths": _broadcast(coll.get_linewidths(), n, 0.0)}
+
+
+def _line(line: Any) -> dict[str, Any]:
+    """A line's points and what makes them visible (line style, marker, alpha)."""
+    from matplotlib.colors import to_rgba
+
+    def alpha(color: Any) -> float:
+        try:
+            return float(to_rgba(color, line.get_alpha())[3])
+        except (TypeError, ValueError):
+            return 0.0
+
+    marker = line.get_marker()
+    xy = line.get_xydata()  # converted to numbers: category names become their positions
+    return {"x": _floats(xy[:MAX_POINTS, 0]), "y": _floats(xy[:MAX_POINTS, 1]),
+            "label": str(line.get_label()), "visible": bool(line.get_visible()),
+            "in_data_coords": bool(line.get_transform() == line.axes.transData),
+            "linestyle": str(line.get_linestyle()), "linewidth": float(line.get_linewidth()),
+            "color_alpha": alpha(line.get_color()),
+            "marker": "" if marker in (None, "None", "none", "", " ") else str(marker),
+            "markersize": float(line.get_markersize()),
+            "marker_alpha": max(alpha(line.get_markerfacecolor()),
+                                alpha(line.get_markeredgecolor()))}
 
 
 def _axes(ax: Any) -> dict[str, Any]:
@@ -50,32 +123,30 @@ def _axes(ax: Any) -> dict[str, Any]:
         "xticklabels": [_text(t) for t in ax.get_xticklabels() if t.get_text().strip()],
         "yticklabels": [_text(t) for t in ax.get_yticklabels() if t.get_text().strip()],
         "texts": [_text(t) for t in ax.texts if t.get_text().strip()],
+        "xlim": _floats(ax.get_xlim()),
+        "ylim": _floats(ax.get_ylim()),
         "legend": [],
         "bars": [],
         "lines": [],
+        "points": [],
         "scatters": 0,
         "areas": 0,
     }
     legend = ax.get_legend()
     if legend is not None:
         info["legend"] = [_text(t) for t in legend.get_texts() if t.get_text().strip()]
-    in_bars = set()
-    for container in ax.containers:
+    for container in ax.containers[:MAX_SERIES_REPORTED]:
         if isinstance(container, BarContainer):
-            rects = []
-            for patch in container.patches[:MAX_POINTS]:
-                in_bars.add(id(patch))
-                rects.append([float(patch.get_x()), float(patch.get_y()),
-                              float(patch.get_width()), float(patch.get_height())])
-            info["bars"].append({"orientation": str(getattr(container, "orientation", None)
-                                                    or "vertical"),
-                                 "rects": rects, "label": str(container.get_label())})
+            info["bars"].append(_bars(container))
+    info["bar_series"] = sum(isinstance(c, BarContainer) for c in ax.containers)
     for line in ax.lines[:MAX_SERIES_REPORTED]:
-        info["lines"].append({"x": _floats(line.get_xdata()), "y": _floats(line.get_ydata()),
-                              "label": str(line.get_label())})
+        info["lines"].append(_line(line))
+    info["line_series"] = len(ax.lines)
     for coll in ax.collections:
         if isinstance(coll, PathCollection):
             info["scatters"] += 1
+            if len(info["points"]) < MAX_SERIES_REPORTED:
+                info["points"].append(_points(coll))
         elif isinstance(coll, PolyCollection):
             info["areas"] += 1
     return info

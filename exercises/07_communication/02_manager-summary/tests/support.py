@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from grader.testing import NotAttempted, expect
 
 SUMMARY = "SUMMARY.md"
 INPUTS = "data/inputs.json"
-MAX_SUMMARY_BYTES = 64 * 1024
+MAX_SUMMARY_BYTES = 16 * 1024  # a 200-word summary is about 1.5 KB
 # sha256 of the provided template (line endings normalised): an unchanged file is not attempted.
 STARTER_SHA256 = "abe14ae354d41d63e8d7076f9b2ee15f068a81c8f2ccd9ead1c841ae88710634"
 MAX_WORDS, MIN_WORDS = 200, 60
@@ -104,8 +105,11 @@ def fresh_counts(seed: int) -> tuple[dict[str, int], dict[str, float]]:
 
 
 # -- reading the summary -----------------------------------------------------------------------
+# SUMMARY.md is parsed with markdown-it-py (CommonMark plus GitHub tables), never with regular
+# expressions over the whole text: the parser runs in linear time on any input. The file is
+# capped before parsing, and every pattern below has bounded repetitions.
 
-COMMENT = re.compile(r"<!--.*?-->", re.S)
+MAX_FILE_BYTES = 5 * 1024 * 1024  # what the grader copies at most; the summary cap is below
 
 
 def normalised_sha(data: bytes) -> str:
@@ -113,31 +117,70 @@ def normalised_sha(data: bytes) -> str:
 
 
 def read_summary(submission: Any) -> str:
-    """The learner's summary as rendered text (comments removed); NotAttempted if untouched."""
+    """The learner's summary (markdown text); NotAttempted while it is the template."""
     submission.harness.ready()  # starts the worker, which holds the copied files
     try:
-        data = submission.read_file(SUMMARY, max_bytes=MAX_SUMMARY_BYTES)
+        data = submission.read_file(SUMMARY, max_bytes=MAX_FILE_BYTES)
     except FileNotFoundError:
         raise AssertionError(f"{SUMMARY} is missing: write your summary in {SUMMARY} beside the "
                              "README (start from the provided template)") from None
     if normalised_sha(data) == STARTER_SHA256:
         raise NotAttempted(f"{SUMMARY} is still the provided template: not attempted yet")
+    if len(data) > MAX_SUMMARY_BYTES:
+        raise AssertionError(f"{SUMMARY} is {len(data) // 1024} KB; the grader reads summaries "
+                             f"of at most {MAX_SUMMARY_BYTES // 1024} KB, and a manager reads "
+                             f"{MAX_WORDS} words. Cut it down to the decision, the money, the "
+                             "main risk and the recommendation")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise AssertionError(f"{SUMMARY} is not UTF-8 text: save it as UTF-8") from None
-    return COMMENT.sub(" ", text)
+
+
+def _inline(token: Any) -> tuple[str, str]:
+    """(the words a reader sees, the visible source with inline HTML) of one inline token."""
+    words, raw = [], []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline", "image"):  # an image's content is its alt text
+            words.append(child.content)
+            raw.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            words.append(" ")
+            raw.append(" ")
+        elif child.type == "html_inline" and not child.content.startswith("<!--"):
+            raw.append(child.content)  # '<your name>' is a placeholder, not a word
+    return " ".join("".join(words).split()), " ".join("".join(raw).split())
+
+
+@lru_cache(maxsize=8)
+def _blocks(markdown: str) -> tuple[tuple[str, str], ...]:
+    """(words, visible source) per rendered block; a heading ends with a full stop."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"maxNesting": 20}).enable("table")
+    found: list[tuple[str, str]] = []
+    heading = False
+    for token in parser.parse(markdown):
+        if token.type == "heading_open":
+            heading = True
+        elif token.type == "heading_close":
+            heading = False
+        elif token.type == "inline":
+            words, raw = _inline(token)
+            if heading and words and words[-1] not in ".!?:":
+                words += "."  # a heading reads as its own sentence
+            found.append((words, raw))
+    return tuple(found)
 
 
 def plain_text(markdown: str) -> str:
-    """Markdown reduced to the words a reader sees; a heading becomes its own sentence."""
-    text = re.sub(r"^\s*(```|~~~).*?^\s*\1", " ", markdown, flags=re.S | re.M)
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", r"\1.", text, flags=re.M)
-    text = re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", text, flags=re.M)
-    text = re.sub(r"[*_`>|]", " ", text)
-    return " ".join(text.split())
+    """Markdown reduced to the words a reader sees (comments, code and markup removed)."""
+    return " ".join(words for words, _ in _blocks(markdown) if words)
+
+
+def visible_source(markdown: str) -> str:
+    """The visible text with inline HTML kept (placeholders such as '<your name>')."""
+    return " ".join(raw for _, raw in _blocks(markdown) if raw)
 
 
 WORD = re.compile(r"[A-Za-z0-9$][A-Za-z0-9'’.,%$-]*")
@@ -147,9 +190,9 @@ def word_count(text: str) -> int:
     return len(WORD.findall(text))
 
 
-TODO = re.compile(r"\bTODO\b|\bTBD\b|\[\s*(fill|insert|your)[^\]]*\]|<\s*(fill|insert|your)[^>]*>",
-                  re.I)
-RECOMMENDATION = re.compile(r"\**\s*recommendation\s*\**\s*:\s*\**", re.I)
+TODO = re.compile(r"\bTODO\b|\bTBD\b|\[ {0,3}(fill|insert|your)\b[^\[\]]{0,200}\]|"
+                  r"< {0,3}(fill|insert|your)\b[^<>]{0,200}>", re.I)
+RECOMMENDATION = re.compile(r"\brecommendation ?:", re.I)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|\n\s*\n|$")
 DECISION = re.compile(r"\b(deploy|switch|launch|roll(?:ing)? out|adopt|replace|pilot|trial|"
                       r"keep|stay|wait|delay|postpone|go ahead|proceed|approve|reject|stop|"
@@ -161,18 +204,18 @@ def recommendations(text: str) -> list[str]:
     flat = plain_text(text)
     found = []
     for m in RECOMMENDATION.finditer(flat):
-        rest = flat[m.end():]
-        end = re.search(r"(?<=[.!?])(\s|$)", rest)
-        found.append(rest[:end.start()] if end else rest)
+        rest = flat[m.end():m.end() + 2000]
+        end = re.search(r"[.!?](\s|$)", rest)
+        found.append(rest[:end.start() + 1] if end else rest)
     return found
 
 
 # -- money amounts -----------------------------------------------------------------------------
 
-MONEY = re.compile(
-    r"(?:(?P<sym>\$|USD\s?|US\$)\s?(?P<a>\d[\d,]*(?:\.\d+)?)\s*(?P<ma>k\b|thousand\b|million\b|"
-    r"m\b)?)|(?:(?P<b>\d[\d,]*(?:\.\d+)?)\s*(?P<mb>k|thousand|million)?\s*"
-    r"(?P<word>USD|dollars?)\b)", re.I)
+MONEY = re.compile(  # bounded repetitions: linear time on any text
+    r"(?:(?P<sym>\$|USD ?|US\$) ?(?P<a>\d[\d,]{0,15}(?:\.\d{1,6})?) ?(?P<ma>k\b|thousand\b|"
+    r"million\b|m\b)?)|(?:(?<![\d,.])(?P<b>\d[\d,]{0,15}(?:\.\d{1,6})?) ?"
+    r"(?P<mb>k|thousand|million)? ?(?P<word>USD|dollars?)\b)", re.I)
 SCALE = {"k": 1e3, "thousand": 1e3, "million": 1e6, "m": 1e6}
 
 
@@ -289,28 +332,91 @@ def chart_texts(desc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(role, t) for role, t in found if t.get("visible", True)]
 
 
+MAX_MARKS = 12  # two options, maybe split by kind of error: a slide shows a handful of marks
+
+
 def series_count(ax: dict[str, Any]) -> int:
-    return len(ax["bars"]) + len(ax["lines"]) + ax["scatters"] + ax["areas"]
+    return ax["bar_series"] + ax["line_series"] + ax["scatters"] + ax["areas"]
+
+
+def _inside(value: float, limits: list[float]) -> bool:
+    if len(limits) != 2 or not all(np.isfinite(limits)) or not np.isfinite(value):
+        return False
+    low, high = min(limits), max(limits)
+    slack = 1e-9 * max(1.0, high - low)
+    return low - slack <= value <= high + slack
+
+
+def _numeric(ticks: list[dict[str, Any]]) -> bool:
+    return bool(ticks) and all(any(c.isdigit() for c in t["text"]) for t in ticks)
 
 
 def value_axis(ax: dict[str, Any]) -> str:
-    """'x' when the numbers run along x (horizontal bars), else 'y'."""
-    if ax["bars"] and all(b["orientation"] == "horizontal" for b in ax["bars"]):
+    """'x' when the numbers run along x (horizontal bars, a horizontal dot chart), else 'y'."""
+    if ax["bars"]:
+        return "x" if all(b["orientation"] == "horizontal" for b in ax["bars"]) else "y"
+    if _numeric(ax["xticklabels"]) and not _numeric(ax["yticklabels"]):
         return "x"
     return "y"
 
 
-def shown_values(ax: dict[str, Any]) -> list[float]:
-    """Values the chart's data shows: bar lengths and ends, line points (not text labels)."""
-    values: list[float] = []
+@dataclass(frozen=True)
+class Mark:
+    """One mark a reader sees: a bar or a point, with its position on both axes."""
+
+    kind: str
+    x: float
+    y: float
+    value: tuple[float, ...]  # the value(s) it shows along the value axis
+
+
+def visible_marks(ax: dict[str, Any]) -> tuple[list[Mark], int]:
+    """(marks a reader sees, how many marks the axes hold in all).
+
+    A mark counts when it is drawn (visible, alpha above zero, a size above zero) and lies
+    inside the axes' limits; invisible or off-axes marks show nothing, whatever their data.
+    """
+    axis = value_axis(ax)
+    lim = {"x": ax["xlim"], "y": ax["ylim"]}
+    marks: list[Mark] = []
+    total = 0
     for bars in ax["bars"]:
+        total += bars["count"]
         horizontal = bars["orientation"] == "horizontal"
-        for x, y, w, h in bars["rects"]:
+        for bar in bars["rects"]:
+            x, y, w, h = bar["rect"]
+            drawn = bar["face_alpha"] > 0 or (bar["edge_alpha"] > 0 and bar["linewidth"] > 0)
+            thickness = h if horizontal else w
+            if not (bar["visible"] and drawn and thickness != 0):
+                continue
             length, start = (w, x) if horizontal else (h, y)
-            values += [length, start + length]
+            centre = y + h / 2 if horizontal else x + w / 2
+            end = start + length
+            if horizontal and _inside(end, lim["x"]) and _inside(centre, lim["y"]):
+                marks.append(Mark("bar", end, centre, (length, end)))
+            elif not horizontal and _inside(end, lim["y"]) and _inside(centre, lim["x"]):
+                marks.append(Mark("bar", centre, end, (length, end)))
+    for pts in ax["points"]:
+        total += pts["count"]
+        if not (pts["visible"] and pts["in_data_coords"]):
+            continue
+        for i, (x, y) in enumerate(zip(pts["x"], pts["y"], strict=False)):
+            drawn = pts["face_alpha"][i] > 0 or (pts["edge_alpha"][i] > 0 and
+                                                 pts["linewidths"][i] > 0)
+            if drawn and pts["sizes"][i] > 0 and _inside(x, lim["x"]) and _inside(y, lim["y"]):
+                marks.append(Mark("point", x, y, (x if axis == "x" else y,)))
     for line in ax["lines"]:
-        values += line["y"] + line["x"]
-    return values
+        total += len(line["x"])
+        has_line = line["linestyle"] not in ("None", "none", "", " ") and \
+            line["linewidth"] > 0 and line["color_alpha"] > 0
+        has_marker = bool(line["marker"]) and line["markersize"] > 0 and \
+            line["marker_alpha"] > 0
+        if not (line["visible"] and line["in_data_coords"] and (has_line or has_marker)):
+            continue
+        for x, y in zip(line["x"], line["y"], strict=False):
+            if _inside(x, lim["x"]) and _inside(y, lim["y"]):
+                marks.append(Mark("point", x, y, (x if axis == "x" else y,)))
+    return marks, total
 
 
 def figure_axes(chart: dict[str, Any]) -> list[dict[str, Any]]:
@@ -323,17 +429,26 @@ def figure_axes(chart: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def check_chart_data(chart: dict[str, Any], inputs: dict[str, Any], where: str) -> None:
-    """The chart's data shows both options' cost of errors per 1,000 orders."""
+    """The chart's visible marks show both options' cost of errors per 1,000 orders."""
     axes = figure_axes(chart)
     want_costs = impact(inputs)
-    values = [v for ax in axes for v in shown_values(ax)]
+    seen = [visible_marks(ax) for ax in axes]
+    marks = [m for found, _ in seen for m in found]
+    total = sum(n for _, n in seen)
+    expect(marks, f"make_chart(...) on {where}: the chart has {total} data marks, but none a "
+           "reader can see (each bar or point needs a colour with alpha above 0, a size above "
+           "0, and a place inside the axes' limits). Draw the two costs as visible bars or "
+           "points")
+    expect(len(marks) <= MAX_MARKS, f"make_chart(...) on {where}: the chart shows {len(marks)} "
+           f"bars or points; it compares two options, so show their two costs (at most "
+           f"{MAX_MARKS} marks if you split them further)")
+    values = [v for m in marks for v in m.value]
     missing = [name for name, want in (("today's rules", want_costs.current),
                                        ("the model", want_costs.model))
                if not any(abs(v - want) <= max(0.5, 0.005 * abs(want)) for v in values)]
-    expect(not missing, f"make_chart(...) on {where}: the chart's data (bar lengths or line "
-           f"points) does not show the cost of errors per 1,000 orders for "
-           f"{' and '.join(missing)}. Compute the values from the inputs you are given "
-           "(error_cost_per_1000) and plot those")
+    expect(not missing, f"make_chart(...) on {where}: no visible bar or point shows the cost of "
+           f"errors per 1,000 orders for {' and '.join(missing)}. Compute the values from the "
+           "inputs you are given (error_cost_per_1000) and plot those")
 
 
 # -- the cost function -------------------------------------------------------------------------

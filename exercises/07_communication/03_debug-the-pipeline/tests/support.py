@@ -8,6 +8,7 @@ learner's pipeline never costs this function's points. Nothing here runs learner
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,14 +150,18 @@ def read_diagnosis(submission: Any) -> Any:
 
     submission.harness.ready()
     try:
-        data = submission.read_file(DIAGNOSIS, max_bytes=64 * 1024)
+        data = submission.read_file(DIAGNOSIS, max_bytes=5 * 1024 * 1024)
     except FileNotFoundError:
         raise AssertionError(f"{DIAGNOSIS} is missing: fill in the provided template") from None
     if normalised_sha(data) == DIAGNOSIS_SHA256:
         raise NotAttempted(f"{DIAGNOSIS} is still the provided template: not attempted yet")
+    if len(data) > MAX_DIAGNOSIS_BYTES:
+        raise AssertionError(f"{DIAGNOSIS} is {len(data) // 1024} KB; the grader reads a "
+                             f"diagnosis of at most {MAX_DIAGNOSIS_BYTES // 1024} KB (five "
+                             "entries take about 2 KB). Keep each evidence to what you observed")
     try:
         return yaml.safe_load(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise AssertionError(f"{DIAGNOSIS} is not valid YAML: {str(exc)[:300]}") from None
 
 
@@ -181,14 +186,55 @@ VOCABULARY = {
 LOCATIONS = ("attach_labels", "split", "prepare", "train", "predict", "evaluate", "run",
              "Standardizer", "_region_rates", "_matrix")
 MIN_EVIDENCE_WORDS = 8
+MAX_DIAGNOSIS_BYTES = 64 * 1024
+MAX_EVIDENCE_CHARS = 4000  # longer evidence is read up to here
+# Something a reader can check: a number, code in backticks, a call, a name_with_underscores,
+# an index. "There was leakage" has none of these.
+CONCRETE = re.compile(r"\d|`|\w\(|\w_\w|\w\[")
 
 
 @dataclass(frozen=True)
 class Bug:
-    """One seeded bug: where it may be reported, and the causes that name it."""
+    """One seeded bug: where it may be reported, the causes that name it, and its evidence.
+
+    ``pointers`` are lower-case fragments of the buggy code (or of what exactly it did) that an
+    entry's evidence must quote; ``lines`` are the buggy lines' numbers in the provided file,
+    which the evidence may cite instead ("line 36").
+    """
 
     locations: tuple[str, ...]
     causes: tuple[str, ...]
+    pointers: tuple[str, ...] = ()
+    lines: tuple[int, ...] = ()
+
+
+def lines_with(path: Path, snippets: tuple[str, ...]) -> tuple[int, ...]:
+    """1-based numbers of the lines of a course file that contain one of ``snippets``."""
+    text = path.read_text(encoding="utf-8").splitlines()
+    return tuple(i for i, line in enumerate(text, start=1) if any(s in line for s in snippets))
+
+
+def points_at(evidence: str, bug: Bug) -> bool:
+    """Whether the evidence quotes the buggy code (or its exact effect) or cites its line."""
+    text = " ".join(evidence[:MAX_EVIDENCE_CHARS].lower().split())
+    if any(p in text for p in bug.pointers):
+        return True
+    cited = re.finditer(r"\blines? (\d{1,4})((?:(?:,|and|-) ?\d{1,4}){0,5})", text)
+    return any(int(n) in bug.lines for m in cited for n in re.findall(r"\d{1,4}", m.group(0)))
+
+
+def field(entry: dict[str, Any], key: str) -> str:
+    """One field of an entry as text; anything but a scalar reads as empty.
+
+    YAML aliases can nest a list inside itself many times over: turning that into a string
+    would take exponential time and memory, so only scalars are read.
+    """
+    value = entry.get(key)
+    if isinstance(value, str):
+        return value.strip()[:MAX_EVIDENCE_CHARS]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 def entries(diagnosis: Any) -> list[dict[str, Any]]:
@@ -204,9 +250,9 @@ def entries(diagnosis: Any) -> list[dict[str, Any]]:
 def entry_problems(entry: dict[str, Any], number: int) -> list[str]:
     """What is wrong with one diagnosis entry, in the learner's terms."""
     problems = []
-    location = str(entry.get("location") or "").strip().removesuffix("()")
-    cause = str(entry.get("root_cause") or "").strip()
-    evidence = str(entry.get("evidence") or "").strip()
+    location = field(entry, "location").removesuffix("()")
+    cause = field(entry, "root_cause")
+    evidence = field(entry, "evidence")
     if location not in LOCATIONS:
         problems.append(f"entry {number}: location {location or '(empty)'!r} is not a function "
                         f"of {PIPELINE} ({', '.join(LOCATIONS[:6])}...)")
@@ -217,6 +263,10 @@ def entry_problems(entry: dict[str, Any], number: int) -> list[str]:
     if words < MIN_EVIDENCE_WORDS or "TODO" in evidence.upper():
         problems.append(f"entry {number}: evidence has {words} words; say what you observed "
                         f"(a number, a check you ran) in at least {MIN_EVIDENCE_WORDS} words")
+    elif not CONCRETE.search(evidence[:MAX_EVIDENCE_CHARS]):
+        problems.append(f"entry {number}: the evidence states nothing a reader can check (no "
+                        "number, no code): quote the line that was wrong and what you measured "
+                        "before and after the fix")
     return problems
 
 
@@ -224,16 +274,22 @@ def names_bug(diagnosis: Any, bug: Bug) -> tuple[bool, str]:
     """Whether some entry puts this bug in the right place with a right cause and evidence."""
     rows = entries(diagnosis)
     at_place = [e for e in rows
-                if str(e.get("location") or "").strip().removesuffix("()") in bug.locations]
+                if field(e, "location").removesuffix("()") in bug.locations]
     if not at_place:
         return False, f"no entry has location {' or '.join(bug.locations)}"
-    for e in at_place:
-        if str(e.get("root_cause") or "").strip() in bug.causes and \
-                len(str(e.get("evidence") or "").split()) >= MIN_EVIDENCE_WORDS:
+    named = [e for e in at_place if field(e, "root_cause") in bug.causes]
+    if not named:
+        given = ", ".join(repr(field(e, "root_cause")[:40]) for e in at_place)
+        return False, (f"the entry for {field(at_place[0], 'location')} gives root_cause {given}, "
+                       "which does not name what is wrong there")
+    for e in named:
+        evidence = field(e, "evidence")
+        if len(evidence.split()) >= MIN_EVIDENCE_WORDS and points_at(evidence, bug):
             return True, ""
-    given = ", ".join(repr(str(e.get("root_cause") or "")) for e in at_place)
-    return False, (f"the entry for {at_place[0].get('location')} gives root_cause {given}, which "
-                   "does not name what is wrong there (or its evidence is too short)")
+    return False, (f"the entry for {field(named[0], 'location')} names a right cause, but its "
+                   "evidence does not show where the bug was: it restates the category. Quote "
+                   "the code that was wrong (or give its line number in the provided "
+                   f"{PIPELINE}) and what you observed, e.g. a number before and after the fix")
 
 
 # -- comparisons -------------------------------------------------------------------------------
