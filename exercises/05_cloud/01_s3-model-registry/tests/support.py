@@ -535,6 +535,15 @@ def bucket_report(aws: Emulator, bucket: str, region: str) -> dict[str, list[str
     return report
 
 
+def severe_bucket_problem(report: dict[str, list[str]]) -> str:
+    """Why the whole bucket task counts nothing, or "": a bucket the public can read leaks every
+    model in it, whatever else is set up right (the README's severity rubric)."""
+    if not report["S3004"] or all(report[rule] == report["S3004"] for rule in report):
+        return ""  # no leak, or no bucket at all (each rule already says so)
+    return ("not counted: the bucket is readable by the public (S3004), which on AWS leaks every "
+            "model in it; the bucket's other settings cannot make up for that.")
+
+
 def _public_problems(aws: Emulator, s3: Any, bucket: str) -> list[str]:
     from botocore.exceptions import ClientError
 
@@ -729,6 +738,20 @@ NEEDED_BUCKET_ACTIONS = ("s3:ListBucket",)
 ALLOWED_ACTIONS = frozenset(a.lower() for a in (
     *NEEDED_OBJECT_ACTIONS, *NEEDED_BUCKET_ACTIONS, "s3:GetObjectVersion",
     "s3:GetBucketLocation"))
+
+
+SEVERE_POLICY_RULES = ("IAM001", "IAM002", "IAM003")
+
+
+def severe_policy_problem(report: dict[str, list[str]]) -> str:
+    """Why the whole policy task counts nothing, or "": a wildcard or a principal in the policy
+    grants what no review would sign off (the README's severity rubric)."""
+    broken = [rule for rule in SEVERE_POLICY_RULES if report[rule] and not report["IAM007"]]
+    if not broken:
+        return ""
+    return (f"not counted: the policy fails {', '.join(broken)} (wildcards, NotAction/"
+            "NotResource or a Principal), so it grants far more than the registry needs and a "
+            "security review would reject it whole.")
 
 
 def _as_list(value: object) -> list[Any]:
