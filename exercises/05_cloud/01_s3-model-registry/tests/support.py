@@ -94,8 +94,9 @@ class Emulator:
             start_new_session=True, close_fds=True)
         self._admin_token = secrets.token_hex(24)
         assert self.proc.stdin is not None
-        self.proc.stdin.write(f"{self._admin_token}\n".encode())
-        self.proc.stdin.flush()
+        with contextlib.suppress(BrokenPipeError):  # it died at once: _read_port says why
+            self.proc.stdin.write(f"{self._admin_token}\n".encode())
+            self.proc.stdin.flush()
         self._startup_seconds = startup_seconds
         self._port: int | None = None
         # Dummy and fresh for every grading: nothing real ever reaches the learner's code.
