@@ -23,6 +23,7 @@ def _close_databases(support):
     support.close_connections()
 
 
+# fails for: lazy-constants, common-mistakes, forbidden-statements
 @pytest.mark.points(1)
 @pytest.mark.parametrize("query_file", CASES)
 def test_visible_database(query_file, submission, support, exercise_dir, exercise):

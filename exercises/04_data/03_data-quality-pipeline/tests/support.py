@@ -557,6 +557,23 @@ class Snapshot:
                 sorted(self.quarantine.items(), key=repr))
 
 
+def unwritten_problem(snap: Any, truth: Truth, what: str) -> str | None:
+    """Why a consistency check (report, re-runs) is not graded yet: the run must first write
+    every clean row somewhere (partition placement aside), or None when it did."""
+    got: Counter[tuple[Any, ...]] = Counter()
+    for rows in snap.partitions.values():
+        got.update(rows)
+    want: Counter[tuple[Any, ...]] = Counter()
+    for rows in truth.clean.values():
+        want.update(rows)
+    if got == want:
+        return None
+    found = sum((got & want).values())
+    return (f"not graded: run(landing, out) wrote {found} of the {sum(want.values())} clean "
+            f"rows (and {sum((got - want).values())} others); {what} only counts once the run "
+            "writes the clean rows")
+
+
 DATE_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 
 

@@ -24,11 +24,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 PREFIX = "models"
 ARTIFACT_NAME = "model.bin"
@@ -39,17 +37,39 @@ ENCRYPTIONS = ("AES256", "aws:kms", "aws:kms:dsse")
 
 # Runs in its own process: the learner's requests never reach the grader's memory, and a fresh
 # process is a fresh emulator. It exits when its stdin closes: when the grader stops it, or dies.
+# moto's admin API (/moto-api/: reset, recorder, state, canned responses) would let a submission
+# wipe or rewrite what the grader set up, so only requests carrying the grader's token (sent on
+# stdin: argv and the environment are readable by other processes of the same user) reach it.
 LAUNCHER = """
+import hmac
 import os
 import sys
-from moto.server import ThreadedMotoServer
+import threading
 
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
+from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
+                                           create_backend_app)
+from werkzeug.serving import make_server
+
+TOKEN = sys.stdin.readline().strip()
+app = DomainDispatcherApplication(create_backend_app)
+
+
+def guarded(environ, start_response):
+    where = (environ.get("PATH_INFO", "") + " " + environ.get("HTTP_HOST", "")).lower()
+    admin = "moto-api" in where or "motoapi" in where
+    if admin and not hmac.compare_digest(environ.get("HTTP_X_GRADER_ADMIN", ""), TOKEN):
+        start_response("403 Forbidden", [("Content-Type", "text/plain")])
+        return [b"the emulator's admin API is reserved for the grader"]
+    return app(environ, start_response)
+
+
+server = make_server("127.0.0.1", 0, guarded, threaded=True, request_handler=MotoRequestHandler)
+print(server.server_address[1], flush=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
 sys.stdin.read()
 os._exit(0)
 """
+ADMIN_HEADER = "X-Grader-Admin"
 
 
 class EmulatorError(RuntimeError):
@@ -72,6 +92,11 @@ class Emulator:
             [sys.executable, "-I", "-c", LAUNCHER], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log, env=env, cwd=self._home.name,
             start_new_session=True, close_fds=True)
+        self._admin_token = secrets.token_hex(24)
+        assert self.proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # it died at once: _read_port says why
+            self.proc.stdin.write(f"{self._admin_token}\n".encode())
+            self.proc.stdin.flush()
         self._startup_seconds = startup_seconds
         self._port: int | None = None
         # Dummy and fresh for every grading: nothing real ever reaches the learner's code.
@@ -175,12 +200,15 @@ class Emulator:
 
     def anonymous_get(self, path: str) -> int:
         """HTTP status of a request without any credentials, as a stranger would send it."""
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
-            with opener.open(f"{self.endpoint_url}/{path}", timeout=10) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as exc:
-            return int(exc.code)
+            return fetch(f"{self.endpoint_url}/{path}", self.endpoint_url).status
+        except FetchRefused:
+            return 0
+
+    def admin(self, method: str, path: str) -> tuple[int, bytes]:
+        """The grader's own call to moto's admin API (``/moto-api/...``), which needs its token."""
+        return fetch(f"{self.endpoint_url}{path}", self.endpoint_url, method=method,
+                     headers={ADMIN_HEADER: self._admin_token}).as_pair()
 
 
 _shared: Emulator | None = None
@@ -207,16 +235,119 @@ def warm_up(submission: Any, function: str, modules: tuple[str, ...] = ("boto3",
         thread.join()
 
 
-def fetch(url: str) -> tuple[int, bytes]:
-    """Status and body of a plain GET (no credentials, no proxy), as a browser would send it."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=10) as response:
-            return int(response.status), response.read(64 * 1024 * 1024)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), b""
-    except (urllib.error.URLError, ValueError, OSError) as exc:
-        return 0, str(exc).encode()
+# -- downloads the grader makes on a learner's behalf ---------------------------------------------
+
+FETCH_SECONDS = 15.0  # for the whole download, redirects included
+FETCH_BYTES = 8 * 1024 * 1024  # the largest artifact a test uploads is 40 kB
+URL_CHARS = 8192
+REDIRECTS = 3
+
+
+class FetchRefused(Exception):
+    """A link the grader would not follow, or a download it stopped: the message says why."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What a bounded download answered."""
+
+    status: int
+    body: bytes
+
+    def as_pair(self) -> tuple[int, bytes]:
+        return self.status, self.body
+
+
+def _origin_of(url: str, origin: str) -> tuple[str, int, str]:
+    """(host, port, path and query) of a link to ``origin``; FetchRefused for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        scheme = f"{parts.scheme}:" if parts.scheme else "no scheme"
+        raise FetchRefused(f"the link uses {scheme[:20]!r}; the grader only downloads http:// "
+                           f"links to the emulator at {origin} (conn['endpoint_url'])")
+    if f"http://{parts.netloc}" != origin:
+        raise FetchRefused(f"the link points at {parts.netloc[:80]!r}, not at the emulator "
+                           f"{origin} (conn['endpoint_url']): the grader downloads from that "
+                           "host and port only. Make the link with a client built from conn")
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise FetchRefused("the link contains spaces or control characters; return the URL "
+                           "exactly as generate_presigned_url made it")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host, _, port = parts.netloc.rpartition(":")
+    return host, int(port), target
+
+
+def fetch(url: object, origin: str, *, method: str = "GET", headers: dict[str, str] | None = None,
+          seconds: float = FETCH_SECONDS, max_bytes: int = FETCH_BYTES) -> Fetched:
+    """Download ``url`` as a browser without credentials would, from ``origin`` only.
+
+    Bounded as a whole: one deadline for connecting, headers, body and redirects (a server that
+    drips one byte at a time is cut off), a cap on the body, ``http://`` to the exact host and
+    port of ``origin`` only (no files, no other service, no redirect elsewhere). Raises
+    FetchRefused with a learner's message for every link it refuses or download it stops.
+    """
+    import http.client
+    import socket
+    import time
+
+    if type(url) is not str:
+        raise FetchRefused(f"the link is a {type(url).__name__}, not a string")
+    if len(url) > URL_CHARS:
+        raise FetchRefused(f"the link is {len(url)} characters long; a presigned link is a few "
+                           "hundred")
+    deadline = time.monotonic() + seconds
+    for hop in range(REDIRECTS + 1):
+        try:
+            host, port, target = _origin_of(url, origin)
+        except FetchRefused as exc:
+            raise FetchRefused(f"it redirects elsewhere: {exc}" if hop else str(exc)) from None
+        conn = http.client.HTTPConnection(host, port, timeout=seconds)
+        expired = threading.Event()
+
+        def cut(conn: http.client.HTTPConnection = conn, expired: threading.Event = expired,
+                ) -> None:
+            expired.set()
+            if conn.sock is not None:  # wakes a read blocked on a slow server
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            conn.request(method, target, headers=headers or {})
+            response = conn.getresponse()
+            status = int(response.status)
+            if 300 <= status < 400 and response.getheader("Location"):
+                url = urljoin(url, response.getheader("Location", "")[:URL_CHARS])
+                continue
+            length = response.getheader("Content-Length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise FetchRefused(f"the link's answer declares {int(length):,} bytes, more "
+                                   f"than the {max_bytes:,} bytes the grader reads")
+            body = bytearray()
+            while len(body) <= max_bytes and not expired.is_set():
+                chunk = response.read1(64 * 1024)
+                if not chunk:
+                    break
+                body += chunk
+            if len(body) > max_bytes:
+                raise FetchRefused(f"the link's answer is larger than the {max_bytes:,} bytes "
+                                   "the grader reads")
+            if expired.is_set():
+                raise TimeoutError
+            return Fetched(status, bytes(body))
+        except FetchRefused:
+            raise
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if expired.is_set() or isinstance(exc, TimeoutError):
+                raise FetchRefused(f"the download did not finish within {seconds:g} s, so the "
+                                   "grader stopped it") from None
+            raise FetchRefused(f"the download failed ({type(exc).__name__})") from None
+        finally:
+            timer.cancel()
+            conn.close()
+    raise FetchRefused(f"it redirects more than {REDIRECTS} times")
 
 
 # -- registry contents ---------------------------------------------------------------------------
@@ -405,6 +536,15 @@ def bucket_report(aws: Emulator, bucket: str, region: str) -> dict[str, list[str
     return report
 
 
+def severe_bucket_problem(report: dict[str, list[str]]) -> str:
+    """Why the whole bucket task counts nothing, or "": a bucket the public can read leaks every
+    model in it, whatever else is set up right (the README's severity rubric)."""
+    if not report["S3004"] or all(report[rule] == report["S3004"] for rule in report):
+        return ""  # no leak, or no bucket at all (each rule already says so)
+    return ("not counted: the bucket is readable by the public (S3004), which on AWS leaks every "
+            "model in it; the bucket's other settings cannot make up for that.")
+
+
 def _public_problems(aws: Emulator, s3: Any, bucket: str) -> list[str]:
     from botocore.exceptions import ClientError
 
@@ -518,12 +658,19 @@ def presign_problems(aws: Emulator, url: object, *, region: str, bucket: str, ke
     """What is wrong with a presigned GET link: it must work, be SigV4, expire as asked."""
     if type(url) is not str:
         return [f"presigned_url() returned {type(url).__name__}; return the URL as a string"]
+    if len(url) > URL_CHARS:
+        return [f"downloading the link: the link is {len(url)} characters long; a presigned link "
+                "is a few hundred"]
     problems = []
-    status, body = fetch(url)
-    if status != 200:
-        problems.append(f"downloading the link answered HTTP {status or 'nothing'}")
-    elif body != artifact:
-        problems.append("the link downloads something other than that version's artifact")
+    try:
+        status, body = fetch(url, aws.endpoint_url).as_pair()
+    except FetchRefused as exc:
+        problems.append(f"downloading the link: {exc}")
+    else:
+        if status != 200:
+            problems.append(f"downloading the link answered HTTP {status}")
+        elif body != artifact:
+            problems.append("the link downloads something other than that version's artifact")
     parts = urlsplit(url)
     if f"{parts.scheme}://{parts.netloc}" != aws.endpoint_url:
         problems.append("the link does not point at the endpoint in conn['endpoint_url']")
@@ -592,6 +739,20 @@ NEEDED_BUCKET_ACTIONS = ("s3:ListBucket",)
 ALLOWED_ACTIONS = frozenset(a.lower() for a in (
     *NEEDED_OBJECT_ACTIONS, *NEEDED_BUCKET_ACTIONS, "s3:GetObjectVersion",
     "s3:GetBucketLocation"))
+
+
+SEVERE_POLICY_RULES = ("IAM001", "IAM002", "IAM003")
+
+
+def severe_policy_problem(report: dict[str, list[str]]) -> str:
+    """Why the whole policy task counts nothing, or "": a wildcard or a principal in the policy
+    grants what no review would sign off (the README's severity rubric)."""
+    broken = [rule for rule in SEVERE_POLICY_RULES if report[rule] and not report["IAM007"]]
+    if not broken:
+        return ""
+    return (f"not counted: the policy fails {', '.join(broken)} (wildcards, NotAction/"
+            "NotResource or a Principal), so it grants far more than the registry needs and a "
+            "security review would reject it whole.")
 
 
 def _as_list(value: object) -> list[Any]:

@@ -35,6 +35,7 @@ def bucket_report(support, aws, learner_bucket):
     return support.bucket_report(aws, learner_bucket, REGION)
 
 
+# fails for: lazy-constants, public-read-policy
 @pytest.mark.task("bucket")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("rule", ["S3001", "S3002", "S3003", "S3004"])
@@ -42,6 +43,8 @@ def test_registry_bucket(support, bucket_report, rule):
     problems = bucket_report[rule]
     expect(not problems, f"create_registry(conn, bucket): {rule} ({support.BUCKET_RULES[rule]}) "
                          f"fails: {'; '.join(problems)}")
+    expect(not support.severe_bucket_problem(bucket_report), support.severe_bucket_problem(
+        bucket_report) + f" So {rule} does not count either")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +56,7 @@ def published(submission, support, aws, grading_seed):
     return support.upload_problems(aws, REGION, bucket, entry, returned)
 
 
+# fails for: lazy-constants, no-encryption
 @pytest.mark.task("upload")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("part", ["stored", "metadata", "encryption"])
@@ -62,6 +66,7 @@ def test_publish_model(published, part):
                          f"<data version>) into an empty bucket ({part}): {'; '.join(problems)}")
 
 
+# fails for: lazy-constants, overwrites-version
 @pytest.mark.task("no-overwrite")
 @pytest.mark.points(2)
 def test_publishing_an_existing_version_is_refused(submission, support, aws, grading_seed):
@@ -99,6 +104,7 @@ def seeded(support, aws, grading_seed):
     return support.seed_registry(aws, REGION, grading_seed, MODEL)
 
 
+# fails for: lazy-constants
 @pytest.mark.task("versions")
 @pytest.mark.points(1)
 def test_list_versions(submission, support, aws, seeded):
@@ -107,6 +113,7 @@ def test_list_versions(submission, support, aws, seeded):
     expect(problem is None, problem)
 
 
+# fails for: lazy-constants
 @pytest.mark.task("versions")
 @pytest.mark.points(1)
 def test_latest_version(submission, aws, seeded):
@@ -116,6 +123,7 @@ def test_latest_version(submission, aws, seeded):
            "published version of 'churn'. Versions compare as numbers: 1.10.0 > 1.9.0")
 
 
+# fails for: lazy-constants
 @pytest.mark.task("best")
 @pytest.mark.points(1)
 def test_best_version_by_auc(submission, aws, seeded):
@@ -126,6 +134,7 @@ def test_best_version_by_auc(submission, aws, seeded):
            "metrics with head_object(...)['Metadata'] and compare the numbers")
 
 
+# fails for: lazy-constants
 @pytest.mark.task("download")
 @pytest.mark.points(1)
 def test_download_returns_the_artifact(submission, aws, seeded):
@@ -137,8 +146,10 @@ def test_download_returns_the_artifact(submission, aws, seeded):
            "that are not the stored artifact")
 
 
+# fails for: lazy-constants (gated: it always raises ValueError)
 @pytest.mark.task("download")
 @pytest.mark.points(1)
+@pytest.mark.requires("test_download_returns_the_artifact")
 def test_download_refuses_a_corrupted_artifact(submission, aws, seeded):
     bad = seeded.corrupt
     try:
@@ -153,6 +164,7 @@ def test_download_refuses_a_corrupted_artifact(submission, aws, seeded):
                   "hashlib.sha256(data).hexdigest() and raise ValueError when it differs")
 
 
+# fails for: lazy-constants, link-to-own-server
 @pytest.mark.task("presign")
 @pytest.mark.points(1)
 def test_presigned_link_downloads_the_artifact(submission, support, aws, seeded):
@@ -165,6 +177,7 @@ def test_presigned_link_downloads_the_artifact(submission, support, aws, seeded)
                       f"{'; '.join(works)}")
 
 
+# fails for: lazy-constants, link-to-own-server
 @pytest.mark.task("presign")
 @pytest.mark.points(1)
 def test_presigned_link_is_sigv4_and_expires(submission, support, aws, seeded):
@@ -183,6 +196,7 @@ def policy_report(submission, support, aws):
     return support.policy_report(aws, doc, "acme-model-registry")
 
 
+# fails for: lazy-constants, wildcard-policy
 @pytest.mark.task("policy")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("rule", ["IAM001", "IAM002", "IAM003", "IAM004", "IAM005", "IAM006",
@@ -191,3 +205,5 @@ def test_registry_policy(support, policy_report, rule):
     problems = policy_report[rule]
     expect(not problems, f"registry_policy('acme-model-registry'): {rule} "
                          f"({support.POLICY_RULES[rule]}) fails: {'; '.join(problems)}")
+    expect(not support.severe_policy_problem(policy_report), support.severe_policy_problem(
+        policy_report) + f" So {rule} does not count either")

@@ -35,6 +35,7 @@ def deployed(submission, support, aws, registry, grading_seed):
     return request, support.deployment_report(aws, REGION, request, returned)
 
 
+# fails for: lazy-constants
 @pytest.mark.task("deploy")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("part", ["endpoint", "config", "model", "tags"])
@@ -54,6 +55,7 @@ FLAWS = {
 }
 
 
+# fails for: lazy-constants, no-guardrails, admin-api-cover-up
 @pytest.mark.task("guardrails")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("flaw", list(FLAWS))
@@ -68,6 +70,7 @@ def visible(support, exercise_dir):
     return support.visible(exercise_dir)
 
 
+# fails for: lazy-constants
 @pytest.mark.task("psi")
 @pytest.mark.points(1)
 def test_psi_on_the_visible_batches(submission, support, visible):
@@ -84,6 +87,7 @@ def test_psi_on_the_visible_batches(submission, support, visible):
                          "proportions are floored at 1e-4, and the log is natural")
 
 
+# fails for: lazy-constants
 @pytest.mark.task("psi")
 @pytest.mark.points(1)
 def test_psi_of_identical_and_out_of_range_batches(submission, support, grading_seed):
@@ -102,6 +106,7 @@ def test_psi_of_identical_and_out_of_range_batches(submission, support, grading_
            "them)")
 
 
+# fails for: lazy-constants, drift-on-training-data-twice
 @pytest.mark.task("drift")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("part", ["values", "flags"])
@@ -113,6 +118,7 @@ def test_drift_report_on_the_visible_batches(submission, support, visible, part)
                          f"{'; '.join(problems)}")
 
 
+# fails for: lazy-constants, drift-on-training-data-twice
 @pytest.mark.task("drift")
 @pytest.mark.points(1)
 def test_drift_report_on_fresh_batches(submission, support, grading_seed):
@@ -133,12 +139,18 @@ def published(submission, support, aws, visible):
     return support.metrics_report(aws, REGION, endpoint, support.inference_metrics(log, drift))
 
 
+# fails for: lazy-constants
 @pytest.mark.task("metrics")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("metric", ["Invocations", "ErrorRate", "LatencyP95", "MaxFeaturePSI"])
 def test_publish_metrics(published, metric):
     expect(not published[metric], f"publish_metrics(conn, endpoint, <visible log>, <drift "
                                   f"report>) ({metric}): {'; '.join(published[metric])}")
+
+
+# An alarm on the wrong metric never fires, and one without the topic notifies nobody: the
+# parts that depend on them count only when they are right (the README's severity rubric).
+ALARM_NEEDS = {"error-rate-threshold": "error-rate-metric", "drift-threshold": "drift-metric"}
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +161,7 @@ def alarms(submission, support, aws):
     return support.alarm_report(aws, REGION, endpoint, topic, 2.5)
 
 
+# fails for: lazy-constants, alarm-on-wrong-metric
 @pytest.mark.task("alarms")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("part", ["error-rate-metric", "error-rate-threshold", "drift-metric",
@@ -156,3 +169,8 @@ def alarms(submission, support, aws):
 def test_create_alarms(alarms, part):
     expect(not alarms[part], f"create_alarms(conn, endpoint, topic_arn, max_error_rate=2.5) "
                              f"({part}): {'; '.join(alarms[part])}")
+    broken = [p for p in (ALARM_NEEDS.get(part), "actions") if p and p != part and alarms[p]]
+    if broken:
+        expect(False, f"not counted: create_alarms() made an alarm that can never page anyone "
+                      f"({broken[0]} fails: {'; '.join(alarms[broken[0]])}), so its {part} does "
+                      "not count either")

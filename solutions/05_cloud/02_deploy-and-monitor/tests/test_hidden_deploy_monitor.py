@@ -29,6 +29,7 @@ def hidden_deployed(submission, support, aws, grading_seed):
     return request, support.deployment_report(aws, REGION, request, returned)
 
 
+# fails for: lazy-constants
 @pytest.mark.task("deploy")
 @pytest.mark.points(2)
 def test_deploy_another_model(hidden_deployed):
@@ -44,6 +45,7 @@ HIDDEN_FLAWS = {
 }
 
 
+# fails for: lazy-constants, tuned-to-visible-tests, no-guardrails, admin-api-cover-up
 @pytest.mark.task("guardrails")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("flaw", list(HIDDEN_FLAWS))
@@ -53,6 +55,7 @@ def test_deploy_model_refuses_more_bad_requests(submission, support, aws, hidden
     support.check_refused(submission, aws, REGION, hidden_deployed, bad, described)
 
 
+# fails for: lazy-constants, tuned-to-visible-tests
 @pytest.mark.task("psi")
 @pytest.mark.points(1)
 def test_psi_with_other_bins(submission, support, grading_seed):
@@ -67,6 +70,7 @@ def test_psi_with_other_bins(submission, support, grading_seed):
                          f"for {', '.join(problems)}; use the bins argument")
 
 
+# fails for: lazy-constants, drift-on-training-data-twice
 @pytest.mark.task("drift")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("k", [2, 3], ids=["hidden2", "hidden3"])
@@ -78,6 +82,7 @@ def test_drift_report_on_hidden_batches(submission, support, grading_seed, k):
     expect(not problems, f"drift_report() on hidden batches: {'; '.join(dict.fromkeys(problems))}")
 
 
+# fails for: lazy-constants
 @pytest.mark.task("metrics")
 @pytest.mark.points(1)
 def test_publish_metrics_for_a_hidden_log(submission, support, aws, grading_seed):
@@ -91,6 +96,7 @@ def test_publish_metrics_for_a_hidden_log(submission, support, aws, grading_seed
     expect(not problems, f"publish_metrics() for a hidden log: {'; '.join(problems)}")
 
 
+# fails for: lazy-constants, tuned-to-visible-tests, alarm-on-wrong-metric
 @pytest.mark.task("alarms")
 @pytest.mark.points(1)
 def test_create_alarms_with_another_threshold(submission, support, aws):
