@@ -204,3 +204,20 @@ def test_a_dead_grading_process_is_retried(tmp_path: Path) -> None:
     assert (tmp_path / "crashed-once").exists()
     assert summary.graded == 2 and not summary.failed
     assert {s: r[0] for s, r in _rows(subs / batch.DB_NAME).items()} == {"ann": 7, "ben": 7}
+
+
+def test_gradebook_fits_the_terminal_and_says_when_nothing_is_stale(
+        course: Course, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.cli import main
+
+    subs = tmp_path / "class"
+    collect(course, CLASS, subs)
+    batch.run(course, subs, jobs=1, quiet=True, seed=2, say=lambda _: None)
+    capsys.readouterr()
+    assert main(["--course", str(FIXTURE), "gradebook", str(subs), "--stale"]) == 0
+    assert "nothing stale" in capsys.readouterr().out
+    monkeypatch.setenv("COLUMNS", "40")  # too narrow for the exercise ids as headers
+    assert main(["--course", str(FIXTURE), "gradebook", str(subs)]) == 0
+    out = capsys.readouterr().out
+    assert "#1" in out and "#1 tiny-stats" in out

@@ -363,3 +363,24 @@ def test_export_reads_canvas_user_ids_from_collect(course: Course, tmp_path: Pat
     rows = list(csv.reader(io.StringIO((tmp_path / "grades.csv").read_text())))
     scores = {r[1]: r[5] for r in rows[2:]}
     assert scores["101"] == "6" and scores["202"] == "2"
+
+
+def test_late_flags_reach_the_csv_and_the_gradebook(course: Course, gradebook: Gradebook,
+                                                    tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Canvas's _LATE, as collect recorded it, is a read-only column and a mark in the table."""
+    from grader.cli import main
+
+    (tmp_path / "collect.json").write_text(json.dumps({"students": {
+        "bob": {"origin": "canvas", "info": {"late": "yes", "canvas_user_id": "202"}},
+        "ann": {"origin": "canvas", "info": {"late": "no"}}}}))
+    path = tmp_path / "grades.csv"
+    export(course, gradebook, csv_path=path)
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    assert rows[0][-1] == "Late (read only)" and rows[1][-1] == "(read only)"
+    body = {r[0]: r for r in rows[2:]}
+    assert body["bob"][-1] == "late" and body["ann"][-1] == ""
+    gradebook.close()
+    assert main(["--course", str(FIXTURE), "gradebook", str(tmp_path)]) == 0
+    assert "bob (late)" in capsys.readouterr().out
+    assert main(["--course", str(FIXTURE), "gradebook", str(tmp_path), "--stale"]) == 0

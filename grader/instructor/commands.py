@@ -148,7 +148,7 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from grader.instructor.batch import status
-    from grader.instructor.export import columns
+    from grader.instructor.export import columns, late_students
     from grader.instructor.gradebook import Gradebook
 
     path = _db(args.db)
@@ -158,12 +158,16 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
         rows = status(course, gb)
         cols = columns(course, gb)
         runs = gb.runs()
+        late = late_students(gb)
     console = Console(highlight=False)
     if args.stale:
-        for grade, reasons in rows:
-            if reasons:
-                console.print(text(f"{grade.student}/{grade.exercise}: {'; '.join(reasons)}",
-                                   line=True))
+        stale_rows = [(grade, reasons) for grade, reasons in rows if reasons]
+        for grade, reasons in stale_rows:
+            console.print(text(f"{grade.student}/{grade.exercise}: {'; '.join(reasons)}",
+                               line=True))
+        if not stale_rows:
+            console.print(f"nothing stale: all {len(rows)} grades match the current "
+                          "submissions, tests, grader and environment")
         return 0
     cells: dict[str, dict[str, str]] = {}
     totals: dict[str, float] = {}
@@ -171,17 +175,25 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
         mark = "*" if reasons else ""
         cells.setdefault(grade.student, {})[grade.exercise] = f"{grade.score:g}{mark}"
         totals[grade.student] = totals.get(grade.student, 0.0) + grade.score
+    # Full exercise ids as headers where they fit; numbered columns and a legend where not.
+    numbered = sum(max(len(e), 5) + 3 for e, _ in cols) + 30 > console.width
     # every cell a Text: a student id such as "[dim]zz-ref" is shown as written, never as markup
     table = Table(title=text(f"gradebook {path}", line=True), title_justify="left")
-    table.add_column("student")
-    for ex_id, top in cols:
-        table.add_column(text(f"{shown_line(ex_id)}\n/{top:g}"), justify="right")
-    table.add_column(f"total\n/{sum(t for _, t in cols):g}", justify="right")
+    table.add_column("student", overflow="fold")
+    for i, (ex_id, top) in enumerate(cols, 1):
+        head = f"#{i}" if numbered else shown_line(ex_id)
+        table.add_column(text(f"{head}\n/{top:g}"), justify="right", no_wrap=True)
+    table.add_column(f"total\n/{sum(t for _, t in cols):g}", justify="right", no_wrap=True)
     for student in sorted(cells):
-        table.add_row(text(student, line=True),
-                      *(text(cells[student].get(e, "-")) for e, _ in cols),
+        who = text(student, line=True)
+        if student in late:
+            who.append(" (late)", style="yellow")
+        table.add_row(who, *(text(cells[student].get(e, "-")) for e, _ in cols),
                       f"{totals[student]:g}")
     console.print(table)
+    if numbered:
+        console.print(text("  ".join(f"#{i} {shown_line(e)}" for i, (e, _) in
+                                     enumerate(cols, 1)), line=True), soft_wrap=False)
     stale = sum(1 for _, reasons in rows if reasons)
     if stale:
         console.print(text(f"* {stale} stale grades: `grader gradebook {args.db} --stale` says "

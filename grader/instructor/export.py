@@ -58,6 +58,11 @@ def lms_ids(gb: Gradebook) -> dict[str, str]:
             if info.get("canvas_user_id")}
 
 
+def late_students(gb: Gradebook) -> frozenset[str]:
+    """Students whose LMS marked the submission late (Canvas's ``_LATE``), as collect kept it."""
+    return frozenset(s for s, info in collected_info(gb).items() if info.get("late") == "yes")
+
+
 def submission_times(gb: Gradebook, assignment: str) -> dict[str, str]:
     """Each student's nbgrader ``timestamp.txt``, as ``grader collect`` recorded it."""
     key = f"submitted_at:{assignment}"
@@ -87,7 +92,7 @@ def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
         from grader.instructor.gradebook_csv import gradebook_csv, read_roster
 
         text, warnings = gradebook_csv(grades, cols, read_roster(roster) if roster else (),
-                                       lms_ids=lms_ids(gb))
+                                       lms_ids=lms_ids(gb), late=late_students(gb))
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         csv_path.write_text(text, encoding="utf-8")
         report.written.append(str(csv_path))

@@ -22,6 +22,7 @@ from grader.reports.safe_text import csv_cell
 IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 TOTAL = "Final Points"
 POINTS_ROW = "    Points Possible"  # as Canvas writes it: leading spaces and all
+LATE = "Late (read only)"  # Canvas imports no column whose points row says "(read only)"
 
 
 @dataclass
@@ -87,13 +88,15 @@ def _match(students: Sequence[str], roster: Sequence[RosterRow], lms_ids: Mappin
 
 def gradebook_csv(grades: Sequence[Grade], exercises: Sequence[tuple[str, float]],
                   roster: Sequence[RosterRow] = (), points_row: bool = True,
-                  lms_ids: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
+                  lms_ids: Mapping[str, str] | None = None,
+                  late: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
     """The CSV text and warnings (students missing from the roster, and so on).
 
     ``exercises`` is ``(id, max points)`` in column order; ``lms_ids`` maps student ids to
     Canvas user ids (from collect's report). A student without a grade for an exercise gets an
     empty cell (no change in Canvas), not a zero. Every cell goes through ``csv_cell``: nothing
-    a student named or wrote can run as a spreadsheet formula.
+    a student named or wrote can run as a spreadsheet formula. ``late`` (students whose LMS
+    marked the submission late) adds a read-only ``Late`` column after the total.
     """
     by_student: dict[str, dict[str, Grade]] = {}
     for g in grades:
@@ -104,10 +107,11 @@ def gradebook_csv(grades: Sequence[Grade], exercises: Sequence[tuple[str, float]
     def row(cells: Sequence[str]) -> None:
         writer.writerow([csv_cell(c) for c in cells])
 
-    row([*IDENTITY, *(ex for ex, _ in exercises), TOTAL])
+    flag = [LATE] if late else []
+    row([*IDENTITY, *(ex for ex, _ in exercises), TOTAL, *flag])
     if points_row:
         row([POINTS_ROW, "", "", "", "", *(f"{p:g}" for _, p in exercises),
-             f"{sum(p for _, p in exercises):g}"])
+             f"{sum(p for _, p in exercises):g}", *(["(read only)"] if late else [])])
     matched, warnings = _match(sorted(by_student), roster, lms_ids or {})
     rows: list[tuple[dict[str, str], str | None]] = [
         (entry.fields, matched.get(i)) for i, entry in enumerate(roster)]
@@ -123,5 +127,6 @@ def gradebook_csv(grades: Sequence[Grade], exercises: Sequence[tuple[str, float]
         cells = [f"{mine[ex].score:g}" if ex in mine else "" for ex, _ in exercises]
         total = f"{sum(g.score for g in mine.values() if g.exercise in dict(exercises)):g}" \
             if mine else ""
-        row([fields.get(k, "") for k in IDENTITY] + cells + [total])
+        marked = (["late" if owner in late else ""] if late else [])
+        row([fields.get(k, "") for k in IDENTITY] + cells + [total] + marked)
     return out.getvalue(), warnings
