@@ -226,6 +226,10 @@ def _list(course: object) -> int:
                       progress.status(ex.id).replace("_", " ") or "-", progress.score(ex.id))
     console = Console(highlight=False)
     console.print(table)
+    if not any(course.solution_dir(ex).is_dir() for ex in course.exercises):
+        console.print("This is a student copy: `make grade` checks the public tests' share of "
+                      "each exercise's points (the last score shows it, e.g. 3/17 of 35); "
+                      "your instructor's hidden tests hold the rest.")
     for problem in course.broken:
         console.print(f"[red]broken manifest:[/red] {problem}")
     return 0

@@ -117,6 +117,7 @@ def test_release_grades_on_its_own(course: Course, tmp_path: Path) -> None:
                           timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "not attempted" in done.stdout and "0/8" in done.stdout
+    assert "8 of 12 points are checked here" in " ".join(done.stdout.split())
     where = subprocess.run([str(bin_dir / "python"), "-c", "import grader; print(grader.__file__)"],
                            cwd=out, capture_output=True, text=True, env=env, check=True)
     assert Path(where.stdout.strip()).resolve().is_relative_to(out.resolve())
@@ -132,12 +133,17 @@ def test_release_grades_on_its_own(course: Course, tmp_path: Path) -> None:
 def test_release_a_selection_and_refuse_to_overwrite(course: Course, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]
                                                      ) -> None:
+    readme = course.root / "README.md"
+    readme.write_text(readme.read_text() + "\n| `tiny-stats` | 1 | the first |\n"
+                      "| `tiny-stats-b` | 1 | the second |\n")
     out = tmp_path / "release"
     assert main(["--course", str(course.root), "release", str(out), "--exercises",
                  "tiny-stats-b"]) == 0
     assert (out / "exercises" / "01_programming" / "02_tiny-stats-b").is_dir()
     assert not (out / "exercises" / REL).exists()
     assert not (out / "notebooks" / "01_programming" / "01_tiny-stats.ipynb").exists()
+    released = (out / "README.md").read_text()
+    assert "| `tiny-stats-b` |" in released and "| `tiny-stats` |" not in released
     assert "leak check passed" in capsys.readouterr().out
     assert main(["--course", str(course.root), "release", str(out)]) == 2
     assert "--force" in capsys.readouterr().err

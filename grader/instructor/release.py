@@ -122,6 +122,10 @@ def build(course: Course, out: Path, exercise_ids: Sequence[str] = (),
     for name in (*TOP_FILES, *ENGINE_TESTS, *SCRIPTS):
         if (root / name).is_file():
             copy_file(root / name, out / name, report)
+    readme = out / "README.md"
+    if readme.is_file():  # the exercise table lists what this release holds, nothing else
+        readme.write_text(released_readme(readme.read_text(encoding="utf-8"), course,
+                                          report.exercises), encoding="utf-8")
     for name in (*TOP_DIRS, *ENGINE_TEST_DIRS):
         if (root / name).is_dir():
             copy_tree(root / name, out / name, report)
@@ -164,6 +168,14 @@ def build_nbgrader(course: Course, course_dir: Path, assignment: str,
         with contextlib.suppress(OSError):
             folder.rmdir()  # only the emptied ones; shared notebook files stay
     return report
+
+
+def released_readme(text: str, course: Course, released: Sequence[str]) -> str:
+    """The README without the table rows of exercises this release leaves out."""
+    left_out = {f"`{ex.id}`" for ex in course.exercises if ex.id not in released}
+    kept = [line for line in text.splitlines(keepends=True)
+            if not (line.startswith("|") and line.split("|")[1].strip() in left_out)]
+    return "".join(kept)
 
 
 def uncommitted(root: Path) -> list[str]:

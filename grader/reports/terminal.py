@@ -101,6 +101,21 @@ def exercise_table(ex: ExerciseResult, verbose: bool) -> Table:
     return table
 
 
+def hidden_points(run: RunResult, course: Course | None) -> float:
+    """Points this run could not check because the hidden tests are not here (a student copy)."""
+    if course is None or run.environment.get("hidden_tests") is not False:
+        return 0.0
+    total = 0.0
+    for ex in run.exercises:
+        try:
+            manifest = course.get(ex.id)
+        except KeyError:
+            continue
+        if ex.status != "skipped":
+            total += max(0.0, manifest.points - ex.max_score)
+    return total
+
+
 def task_table(ex: ExerciseResult, titles: Mapping[str, str]) -> Table:
     """One row per README task: points, status and the first message that matters."""
     table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1))
@@ -157,6 +172,11 @@ def render(run: RunResult, course: Course | None = None, verbose: bool = False,
     console.print(text(f"Total: {run.score:g}/{run.max_score:g} points  "
                        f"(seed {env.get('seed')}, isolation {env.get('isolation')})",
                        style="bold", line=True))
+    held = hidden_points(run, course)
+    if held:
+        console.print(text(f"{run.max_score:g} of {run.max_score + held:g} points are checked "
+                           f"here; your instructor's hidden tests hold the other {held:g}.",
+                           line=True))
     console.print(Text(_lines(next_step(run, course, course_status), "  "), style="cyan"))
     if detail_hint and not verbose and any(ex.tests and ex.status != "passed"
                                            for ex in run.exercises):
