@@ -111,18 +111,24 @@ def _side(class_dir: Path, course: Course, m: Match, student: str,
     return "".join(parts) or "<p>(no file regions: see the evidence)</p>"
 
 
+def _name(student: str) -> str:
+    """A student's folder name for the page: escaped, control characters made visible."""
+    return html.escape(for_terminal(student, 200))
+
+
 def _pair_section(i: int, m: Match, class_dir: Path, course: Course) -> str:
     e = html.escape
-    who = f"{m.a} and {m.b}" if m.b != REFERENCE else f"{m.a} and the course's reference"
+    who = (f"{_name(m.a)} and {_name(m.b)}" if m.b != REFERENCE else
+           f"{_name(m.a)} and the course's reference")
     evidence = "".join(f"<li>{e(line)}</li>" for line in m.evidence)
     body = ""
     if m.kind == "code" and m.regions_a:
         right = (_side(class_dir, course, m, m.b, m.regions_b) if m.b != REFERENCE else
                  "<p>(the reference solution is not shown here)</p>")
-        body = (f'<div class="sbs"><div><h3>{e(m.a)}</h3>'
+        body = (f'<div class="sbs"><div><h3>{_name(m.a)}</h3>'
                 f"{_side(class_dir, course, m, m.a, m.regions_a)}</div>"
-                f"<div><h3>{e(m.b)}</h3>{right}</div></div>")
-    return (f'<section id="pair-{i}"><h2>#{i} {e(m.exercise)} ({e(m.kind)}): {e(who)}</h2>'
+                f"<div><h3>{_name(m.b)}</h3>{right}</div></div>")
+    return (f'<section id="pair-{i}"><h2>#{i} {e(m.exercise)} ({e(m.kind)}): {who}</h2>'
             f'<p class="note">{e(NOT_PROOF)}</p><p>Similarity {m.score:.0%}; '
             f"{m.shared} shared fingerprints ({m.size_a} and {m.size_b} of their own).</p>"
             f"<ul>{evidence}</ul>{body}</section>")
@@ -154,7 +160,7 @@ def write_html(report: SimilarityReport, course: Course, class_dir: Path, path: 
     table = ["<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in rows(report)[0][:10]) +
              "</tr>"]
     for row, m in zip(rows(report)[1:], report.matches, strict=True):
-        cells = [e(c) for c in row[:10]]
+        cells = [_name(c) if i in (3, 4) else e(c) for i, c in enumerate(row[:10])]
         if id(m) in anchors:
             cells[0] = f'<a href="#pair-{anchors[id(m)]}">{cells[0]}</a>'
         table.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
