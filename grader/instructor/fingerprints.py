@@ -75,8 +75,18 @@ def language(name: str) -> str | None:
     return by_suffix.get(suffix, _PROSE)
 
 
-def _in(ttype: _TokenType, *parents: _TokenType) -> bool:
-    return any(ttype in parent for parent in parents)
+@cache
+def _category(ttype: _TokenType) -> str:
+    """What a token type becomes: dropped, a number, a literal, a name, words, or itself."""
+    if ttype in Comment or ttype in Whitespace:
+        return "drop"
+    if ttype in Number:
+        return "0"
+    if ttype in String or ttype in Literal:
+        return "S"
+    if ttype in Name and not any(ttype in kept for kept in _KEPT_NAMES):
+        return "N"
+    return "words" if ttype in Text else "keep"
 
 
 def _words(value: str, start: int) -> list[tuple[str, int, int]]:
@@ -106,22 +116,19 @@ def normalised_tokens(text: str, kind: str) -> list[tuple[str, int, int]]:
     for start, ttype, value in lexer.get_tokens_unprocessed(text):
         if len(out) >= MAX_TOKENS:
             break
-        if not value or value.isspace() or _in(ttype, Comment, Whitespace):
+        category = _category(ttype)
+        if category == "drop" or not value or value.isspace():
             continue
         end = start + len(value)
-        if prose:
+        if prose or category == "words":  # prose, or a Dockerfile's shell words
             out += _words(value, start)
-        elif _in(ttype, Number):
-            out.append(("0", start, end))
-        elif _in(ttype, String, Literal):
+        elif category == "S":
             if out and out[-1][0] == "S" and text[out[-1][2]:start].strip() == "":
                 out[-1] = ("S", out[-1][1], end)  # "a", 'b{c}' and f-strings: one literal
             else:
                 out.append(("S", start, end))
-        elif _in(ttype, Name) and not _in(ttype, *_KEPT_NAMES):
-            out.append(("N", start, end))
-        elif _in(ttype, Text):
-            out += _words(value, start)  # a Dockerfile's shell words, say
+        elif category in ("0", "N"):
+            out.append((category, start, end))
         else:
             out.append((value.lower(), start, end))  # keywords, operators, kept names
     return out

@@ -255,16 +255,16 @@ def print_analysis(analysis: Analysis, top_tasks: int = 15) -> None:
                       *(_pct(item.share(k)) for k in OUTCOMES), _pct(item.loss), median)
     console.print(table)
     tasks = Table(title="tasks ranked by points lost (what to re-teach)", title_justify="left")
-    for column in ("exercise / task", "full", "partial", "zero", "not att.", "lost",
-                   "commonest message (students)"):
-        tasks.add_column(column, justify="left" if "/" in column or "message" in column
-                         else "right")
+    tasks.add_column("exercise / task", max_width=28)
+    tasks.add_column("full/part./zero/n.a.", justify="right", no_wrap=True)
+    tasks.add_column("lost", justify="right", no_wrap=True)
+    tasks.add_column("commonest message (students)")
     for item in analysis.tasks[:top_tasks]:
         first = item.messages[0] if item.messages else None
-        said = f"{first.test}: {first.template} ({first.students})" if first else ""
-        tasks.add_row(Text(for_terminal(f"{item.exercise} / {item.task}", 60)),
-                      *(_pct(item.share(k)) for k in OUTCOMES),
-                      f"{item.lost:g} ({_pct(item.loss)})", Text(for_terminal(said, 120)))
+        said = f"{first.template} ({first.students})" if first else ""
+        shares = "/".join(f"{item.share(k) * 100:.0f}" for k in OUTCOMES) + "%"
+        tasks.add_row(Text(for_terminal(f"{item.exercise} / {item.task}", 60)), shares,
+                      f"{item.lost:g} ({_pct(item.loss)})", Text(for_terminal(said, 160)))
     console.print(tasks)
     if analysis.changes:
         console.print(f"change since the first grading ({analysis.regraded_units} units graded "

@@ -10,6 +10,7 @@ Candidate pairs come from an inverted index of what is left, never from comparin
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ from grader.instructor.artefact_hashes import (
     json_digest,
     model_digest,
 )
-from grader.instructor.fingerprints import MAX_TEXT_BYTES, fingerprint, language
+from grader.instructor.fingerprints import MAX_TEXT_BYTES, Fingerprints, fingerprint, language
 from grader.sandbox.limits import read_output
 
 REFERENCE = "(course reference)"
@@ -141,6 +142,7 @@ def _code_docs(course: Course, ex: Exercise, class_dir: Path, students: Sequence
     reference.hashes -= starter_hashes
     docs: dict[str, _Doc] = {}
     files = 0
+    seen: dict[tuple[str, bytes], Fingerprints] = {}  # identical files are lexed once
     for student in students:
         doc = _Doc()
         for name in names:
@@ -149,7 +151,10 @@ def _code_docs(course: Course, ex: Exercise, class_dir: Path, students: Sequence
             if data is None:
                 continue
             files += 1
-            prints = fingerprint(data.decode("utf-8", "replace"), name)
+            key = (name, hashlib.sha256(data).digest())
+            if key not in seen:
+                seen[key] = fingerprint(data.decode("utf-8", "replace"), name)
+            prints = seen[key]
             for h, spans in prints.spans.items():
                 if h not in starter_hashes:
                     doc.hashes.add(h)
@@ -190,14 +195,16 @@ def _artefact_docs(course: Course, ex: Exercise, class_dir: Path, students: Sequ
     for kind, names in ((MODEL, models), (OUTPUT, outputs)):
         cap = ex.budget.artifact_bytes if kind == MODEL else MAX_JSON_BYTES
         for name in names:
+            shipped = None
             for tree, docs in (("solutions", course_docs), ("exercises", starter_docs)):
                 data = _course_file(course, tree, ex, name, cap)
                 if data is not None:
                     add(docs[kind], kind, name, data, f"course {tree}/{ex.id}/{name}")
+                    shipped = data if tree == "exercises" else shipped
             for student in students:
                 data = _read(class_dir / student, f"{ex.rel}/{name}", cap, notes,
                              f"{student}/{ex.id}/{name}")
-                if data is None:
+                if data is None or data == shipped:  # left as shipped: not attempted
                     continue
                 files += 1
                 doc = per_kind[kind].setdefault(student, _Doc())
