@@ -69,10 +69,10 @@ def mutate(text: str, rng: random.Random, pool: list[str]) -> str:
     out: list[str] = []
     for line in text.splitlines(keepends=True):
         roll = rng.random()
-        if roll < 0.25:
+        if roll < 0.1:
             continue
         out.append(line)
-        if roll > 0.85:
+        if roll > 0.7:
             out.append(rng.choice(pool))
     return "".join(out)
 

@@ -112,6 +112,12 @@ def build(course: Course, out: Path, scratch: Path) -> None:
         _fixture(course, out, scratch, student, "dockerfile", outcome)
     big = out / "omar" / course.get("dockerfile").rel / "Dockerfile"
     big.write_text("RUN echo hi\n" * 40_000)  # over the size cap: skipped with a note
+    linked = out / "priya" / course.get("pandas-cleaning").rel / "cleaning.py"
+    linked.unlink()
+    linked.symlink_to("/etc/passwd")  # never followed
+    hostile = out / "cheat-ref" / sk.rel / "pipeline.py"
+    hostile.parent.mkdir(parents=True, exist_ok=True)
+    hostile.write_bytes(b"\xff\xfe\x00'''\"\"\"" + b"((((" * 20_000 + b"\x1b[2J")  # garbage
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +178,7 @@ def test_the_course_reference_is_recognised(synthetic: tuple[Path,
     # the known-bad fixtures that are the reference plus one mistake are recognised as such,
     # and never as a pair among themselves (the reference's text does not count between them)
     assert ("pandas-cleaning", "code", "omar") in to_reference
+    assert any("priya/pandas-cleaning/cleaning.py: symbolic links" in n for n in report.notes)
     assert ("pandas-cleaning", "code", EVIL) in to_reference
     assert ("pandas-cleaning", "code", "ines") not in to_reference  # written another way
     assert not any(m.exercise == "pandas-cleaning" and {m.a, m.b} == {"omar", "priya"}

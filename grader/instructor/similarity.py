@@ -83,6 +83,7 @@ class SimilarityReport:
     exercises: int = 0
     files: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # summed over the processes that compared: load-independent
     settings: Settings = field(default_factory=Settings)
 
     @property
@@ -106,7 +107,9 @@ def _read(base: Path, rel: str, cap: int, notes: list[str], who: str) -> bytes |
     """A handed-in file's bytes (no links, capped); None when missing or skipped with a note."""
     try:
         return read_output(base, rel, cap)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if "(" in str(exc):  # there, but refused: a link, a folder, a device
+            notes.append(f"{who}: {str(exc).rsplit('(', 1)[-1].rstrip(')')}; not read")
         return None
     except ValueError as exc:
         notes.append(f"{who}: {exc}; skipped")
@@ -373,8 +376,10 @@ def _artefact_matches(ex: Exercise, kind: str, docs: dict[str, _Doc], reference:
 
 def compare_exercise(course_root: str, class_dir: str, exercise_id: str,
                      students: Sequence[str],
-                     settings: Settings) -> tuple[list[Match], list[str], int]:
-    """Every kept pair of one exercise, its notes, and how many files it read (one unit)."""
+                     settings: Settings) -> tuple[list[Match], list[str], int, float]:
+    """Every kept pair of one exercise, its notes, how many files it read and the CPU seconds
+    it took (one unit of work)."""
+    cpu = time.process_time()
     course = Course.load(Path(course_root))
     ex = course.get(exercise_id)
     notes: list[str] = []
@@ -386,7 +391,7 @@ def compare_exercise(course_root: str, class_dir: str, exercise_id: str,
     for kind, kind_docs in per_kind.items():
         matches += _artefact_matches(ex, kind, kind_docs, course_docs[kind], settings, notes,
                                      len(students))
-    return matches, notes, files + more
+    return matches, notes, files + more, time.process_time() - cpu
 
 
 def compare(course: Course, class_dir: Path, students: Sequence[str],
@@ -411,10 +416,11 @@ def compare(course: Course, class_dir: Path, students: Sequence[str],
                 results.append(future.result())
                 if progress:
                     progress(ex.id)
-    for matches, notes, files in results:
+    for matches, notes, files, cpu in results:
         report.matches += matches
         report.notes += notes
         report.files += files
+        report.cpu_seconds += cpu
     report.matches.sort(key=lambda m: (not m.flagged, -m.score, -m.shared, m.exercise, m.a,
                                        m.b))
     report.seconds = time.perf_counter() - start
