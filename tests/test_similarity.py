@@ -244,3 +244,15 @@ def test_settings_are_the_documented_ones() -> None:
     s = Settings()
     assert f"{s.threshold:.0%}" in text and f"{s.min_shared} " in text
     assert f"{s.model_threshold:.0%}" in text and f"{s.common_share:.0%}" in text
+
+
+def test_a_slow_lexer_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.instructor import fingerprints
+
+    monkeypatch.setattr(fingerprints, "LEX_SECONDS", 0.2)
+    # Pygments' Markdown lexer is quadratic on a file of newlines: hours at 256 KB, uncut
+    found = fingerprint("\n" * 200_000, "CARD.md")
+    assert "lexing took over 0.2 s" in found.cut
+    monkeypatch.setattr(fingerprints, "LEX_SECONDS", 600.0)
+    monkeypatch.setattr(fingerprints, "MAX_TOKENS", 1000)
+    assert "more than 1000 tokens" in fingerprint("( " * 5_000, "x.py").cut

@@ -9,6 +9,7 @@ comment that contains a string, or a hostile file never confuses what counts as 
 
 from __future__ import annotations
 
+import time
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,6 +30,9 @@ K = 12  # tokens per k-gram: shorter shared runs are noise (``x = x + 1``)
 W = 8  # winnowing window: any shared run of K + W - 1 = 19 tokens is found
 MAX_TEXT_BYTES = 256 * 1024  # a learner file above this is skipped with a note
 MAX_TOKENS = 60_000  # a file that lexes into more tokens than this is cut there
+# Pygments' regex lexers are not linear on every input (a Markdown file of newlines, an open
+# string in R: quadratic), so lexing one file stops at this deadline and the part lexed counts.
+LEX_SECONDS = 2.0
 _MOD = (1 << 61) - 1
 _BASE = 1_000_003
 # Names a learner does not choose (builtins, exceptions, modules, YAML keys) stay as written.
@@ -42,6 +46,7 @@ class Fingerprints:
 
     tokens: int = 0
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    cut: str = ""  # why only a first part of the file was lexed, if it was
 
     @property
     def hashes(self) -> set[int]:
@@ -106,15 +111,22 @@ def _words(value: str, start: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def normalised_tokens(text: str, kind: str) -> list[tuple[str, int, int]]:
-    """(token, start, end): comments and whitespace dropped, names and literals replaced."""
+def normalised_tokens(text: str, kind: str,
+                      why_cut: list[str] | None = None) -> list[tuple[str, int, int]]:
+    """(token, start, end): comments and whitespace dropped, names and literals replaced.
+
+    Stops at MAX_TOKENS tokens or after LEX_SECONDS, saying why in ``why_cut``."""
     lexer = _lexer(kind)
     if lexer is None:
         return []
     prose = kind in ("markdown", _PROSE)
     out: list[tuple[str, int, int]] = []
+    deadline = time.monotonic() + LEX_SECONDS
     for start, ttype, value in lexer.get_tokens_unprocessed(text):
-        if len(out) >= MAX_TOKENS:
+        if len(out) >= MAX_TOKENS or time.monotonic() > deadline:
+            if why_cut is not None:
+                why_cut.append(f"more than {MAX_TOKENS} tokens" if len(out) >= MAX_TOKENS
+                               else f"lexing took over {LEX_SECONDS:g} s")
             break
         category = _category(ttype)
         if category == "drop" or not value or value.isspace():
@@ -169,4 +181,10 @@ def winnow(tokens: list[tuple[str, int, int]], k: int = K, w: int = W) -> Finger
 def fingerprint(text: str, name: str) -> Fingerprints:
     """The fingerprints of a file's text; empty for files compared as artefacts instead."""
     kind = language(name)
-    return winnow(normalised_tokens(text, kind)) if kind else Fingerprints()
+    if not kind:
+        return Fingerprints()
+    why: list[str] = []
+    found = winnow(normalised_tokens(text, kind, why))
+    if why:
+        found.cut = f"{why[0]}: only the first {found.tokens} tokens were compared"
+    return found

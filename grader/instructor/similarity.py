@@ -157,6 +157,8 @@ def _code_docs(course: Course, ex: Exercise, class_dir: Path, students: Sequence
             key = (name, hashlib.sha256(data).digest())
             if key not in seen:
                 seen[key] = fingerprint(data.decode("utf-8", "replace"), name)
+                if seen[key].cut:
+                    notes.append(f"{student}/{ex.id}/{name}: {seen[key].cut}")
             prints = seen[key]
             for h, spans in prints.spans.items():
                 if h not in starter_hashes:
