@@ -1,4 +1,4 @@
-"""Item analysis and the instructor dashboard: shares per task, masked messages, change over time."""
+"""Item analysis and the class dashboard: shares per task, masked messages, change over time."""
 
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ def test_change_over_time(course: Course, gradebook: Gradebook) -> None:
     per_student = {(s.student, s.task): (s.before, s.after) for s in analysis.student_changes}
     assert per_student == {("bob", "median"): (0, 2), ("ann", "mean"): (2, 0)}
     page = render(analysis)
-    assert "2 units were graded more than once" in page
+    assert "2 unit(s) were graded more than once" in page
 
 
 def test_dashboard_page(course: Course, gradebook: Gradebook, tmp_path: Path) -> None:

@@ -170,7 +170,7 @@ def _changes(analysis: Analysis) -> str:
         f'<td class="n">{s.before:g}</td><td class="n">{s.after:g}</td>'
         f'<td class="n">{s.after - s.before:+g} of {s.top:g}</td></tr>'
         for s in analysis.student_changes[:MAX_STUDENT_CHANGES])
-    return (f"<p>{analysis.regraded_units} units were graded more than once; first grading "
+    return (f"<p>{analysis.regraded_units} unit(s) were graded more than once; first grading "
             "compared with the latest.</p>"
             '<h3>Per task</h3><table><tr><th>exercise / task</th><th class="n">improved</th>'
             '<th class="n">declined</th><th class="n">unchanged</th><th class="n">points</th>'
