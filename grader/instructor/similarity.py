@@ -234,16 +234,16 @@ def _pairs(docs: dict[str, _Doc], cap: int | None,
     common: set[int] = set()
     counts: dict[tuple[str, str], int] = {}
     full = False
+    crowd = 0  # the most students sharing one uncapped fingerprint
     for h, holders in index.items():
         if len(holders) < 2:
             continue
         if cap is not None and len(holders) > cap:
             common.add(h)
             continue
-        if len(holders) > MAX_GROUP:
-            notes.append(f"{what}: {len(holders)} students share one fingerprint; pairs listed "
-                         f"for the first {MAX_GROUP}")
-            holders = sorted(holders)[:MAX_GROUP]
+        if len(holders) > MAX_GROUP:  # only without a cap: one output file many hand in
+            crowd = max(crowd, len(holders))
+            holders = holders[:MAX_GROUP]
         holders = sorted(holders)
         for i, a in enumerate(holders):
             for b in holders[i + 1:]:
@@ -254,6 +254,9 @@ def _pairs(docs: dict[str, _Doc], cap: int | None,
                     counts[key] = 1
                 else:
                     full = True
+    if crowd:
+        notes.append(f"{what}: {crowd} students hand in the same file; pairs listed for the "
+                     f"first {MAX_GROUP} (alphabetically)")
     if full:
         notes.append(f"{what}: more than {MAX_CANDIDATES} candidate pairs; the rest were not "
                      "counted (raise common_share's strictness or compare fewer students)")
