@@ -21,6 +21,9 @@ instructors (docs/instructors.md):
   grader batch class/ --jobs 4             grade everyone (resumable) into class/gradebook.sqlite
   grader gradebook class/                  grades, totals and stale grades
   grader export class/ --csv grades.csv --gradescope gs/ --feedback pages/
+  grader gradebook class/ --items          what the class lost, per exercise and task
+  grader export class/ --dashboard dash/   an instructor dashboard page (dash/index.html)
+  grader similarity class/                 pairs of students whose work looks alike
 """
 
 
@@ -115,6 +118,8 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     book = sub.add_parser("gradebook", help="show a gradebook: scores, totals, stale grades")
     book.add_argument("db", type=Path, metavar="DB", help="gradebook file or its folder")
     book.add_argument("--stale", action="store_true", help="list only stale grades, with why")
+    book.add_argument("--items", action="store_true", help="item analysis: per exercise and "
+                      "task, who got full, partial, zero marks, the commonest messages")
     manual = sub.add_parser("manual", help="record a person's points for a rubric item "
                             "(pending manual review until then)")
     manual.add_argument("db", type=Path, metavar="DB", help="gradebook file or its folder")
@@ -132,6 +137,8 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                         help="DIR/<student>/results.json in Gradescope's format")
     export.add_argument("--feedback", type=Path, metavar="DIR",
                         help="DIR/<student>.html feedback pages and an index")
+    export.add_argument("--dashboard", type=Path, metavar="DIR",
+                        help="DIR/index.html: the class dashboard (skills, tasks by loss)")
     export.add_argument("--nbgrader", type=Path, metavar="COURSE_DIR",
                         help="write the scores into an nbgrader course's gradebook")
     export.add_argument("--assignment", default="ml-engineer-lab",
@@ -147,14 +154,35 @@ def _instructor_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     run.add_argument("--results", type=Path,
                      default=Path("/autograder/results/results.json"))
     _ids(run, "--exercises", "exercises to grade")
+    _similarity_command(sub)
     classroom = sub.add_parser("classroom", help="report points to GitHub Classroom (in its "
                                "workflow, after `make grade`)")
     classroom.add_argument("--results", type=Path, default=None, metavar="PATH",
                            help="a `grader grade --json` file (default: the last `make grade`)")
 
 
+def _similarity_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    similar = sub.add_parser("similarity", help="integrity signals: pairs of students whose "
+                             "code or artefacts look alike (a reason to look, not proof)")
+    similar.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                         help="a folder of student folders (what `grader collect` writes)")
+    similar.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="where similarity.csv and similarity.html go "
+                              "(default: SUBMISSIONS)")
+    _ids(similar, "--exercises", "exercises to compare")
+    similar.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                         help="exercises compared at once (default: one per core)")
+    similar.add_argument("--top", type=int, default=30, metavar="N",
+                         help="pairs shown in the terminal (default: 30)")
+    similar.add_argument("--threshold", type=float, default=None, metavar="SHARE",
+                         help="flag code pairs sharing this share of the smaller one's "
+                              "fingerprints (default: 0.5)")
+    similar.add_argument("--min-shared", type=int, default=None, metavar="N",
+                         help="... and at least N fingerprints (default: 15)")
+
+
 INSTRUCTOR = ("release", "collect", "batch", "gradebook", "manual", "export", "gradescope",
-              "worker")
+              "worker", "similarity")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -81,6 +81,7 @@ def main() -> None:
     copies = int(os.environ.get("BENCH_BATCH_COPIES", "50"))
     which = os.environ.get("BENCH_BATCH_COURSE", "course")  # or "fixture": seconds, not minutes
     bench_batch(FIXTURE if which == "fixture" else ROOT, copies, jobs=2)
+    bench_similarity(int(os.environ.get("BENCH_SIMILARITY_STUDENTS", "300")), jobs=2)
 
 
 def grade_apart(grader: str, ex_id: str) -> tuple[float, float, str]:
@@ -230,6 +231,33 @@ def bench_batch(root: Path, copies: int, jobs: int) -> None:
             # calls (worker start and the learner module's import count as inside)
             print(f"  {ex.id + ' ' + kind:<34} {wall:>9.3f} {inside:>9.3f} "
                   f"{wall - inside:>9.3f}")
+
+
+def bench_similarity(students: int, jobs: int) -> None:
+    """`grader similarity` on a synthetic class: STUDENTS x every exercise, ten planted copies."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from synthetic_class import bench_class
+
+    from grader.instructor.similarity import REFERENCE, compare
+
+    course = Course.load(ROOT)
+    with tempfile.TemporaryDirectory(prefix="bench-similarity-") as tmp:
+        root = Path(tmp) / "class"
+        start = time.perf_counter()
+        copies = bench_class(course, root, students)
+        line(f"similarity: build a synthetic class of {students}", time.perf_counter() - start,
+             "s")
+        names = sorted(p.name for p in root.iterdir())
+        report = compare(course, root, names, jobs=jobs)
+    line(f"similarity: {students} students x {len(course.exercises)} exercises, --jobs {jobs}",
+         report.seconds, "s")
+    line("similarity: CPU time of the comparing processes", report.cpu_seconds, "s")
+    line("  so on two idle cores, about", report.cpu_seconds / jobs, "s")
+    line("similarity: learner files and artefacts read", report.files, "")
+    flagged = {(m.a, m.b) for m in report.flagged if m.b != REFERENCE}
+    line("similarity: planted copies flagged", sum(c in flagged for c in copies),
+         f"of {len(copies)}")
+    line("similarity: student pairs flagged (all exercises)", len(flagged), "")
 
 
 if __name__ == "__main__":

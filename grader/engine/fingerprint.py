@@ -28,6 +28,9 @@ PRESENTATION = frozenset({
     "instructor/zip_directory.py", "instructor/nbgrader.py",
     "instructor/gradebook.py", "instructor/release.py", "instructor/collect.py",
     "instructor/gradescope.py", "learner/live_module.py", "learner/run_all.py",
+    "instructor/similarity.py", "instructor/similarity_report.py", "instructor/fingerprints.py",
+    "instructor/artefact_hashes.py", "instructor/history.py",
+    "instructor/item_analysis.py", "instructor/dashboard.py",
 })
 
 

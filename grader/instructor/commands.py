@@ -154,6 +154,8 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
     path = _db(args.db)
     if not path.is_file():
         return _fail(f"no gradebook at {path}")
+    if getattr(args, "items", False):
+        return _items(course, path)
     with Gradebook(path) as gb:
         rows = status(course, gb)
         cols = columns(course, gb)
@@ -214,13 +216,16 @@ def export(course: Course, args: argparse.Namespace) -> int:
     path = _db(args.db)
     if not path.is_file():
         return _fail(f"no gradebook at {path}")
-    if not any((args.csv, args.gradescope, args.feedback, args.nbgrader)):
-        return _fail("say what to write: --csv, --gradescope, --feedback and/or --nbgrader")
+    dashboard = getattr(args, "dashboard", None)
+    if not any((args.csv, args.gradescope, args.feedback, args.nbgrader, dashboard)):
+        return _fail("say what to write: --csv, --gradescope, --feedback, --nbgrader and/or "
+                     "--dashboard")
     with Gradebook(path) as gb:
         try:
             report = run_export(course, gb, csv_path=args.csv, roster=args.roster,
                                 gradescope_dir=args.gradescope, feedback_dir=args.feedback,
-                                nbgrader_dir=args.nbgrader, assignment=args.assignment)
+                                nbgrader_dir=args.nbgrader, assignment=args.assignment,
+                                dashboard_dir=dashboard)
         except NbgraderMissing as exc:
             return _fail(str(exc))
     for line in report.written:
@@ -290,3 +295,45 @@ def worker(course: Course, args: argparse.Namespace) -> int:
         return subprocess.call(cmd, env={**os.environ, **env})
     except KeyboardInterrupt:
         return 130
+
+
+def _items(course: Course, path: Path) -> int:
+    """grader gradebook DB --items: the item analysis in the terminal."""
+    from grader.instructor.gradebook import Gradebook
+    from grader.instructor.item_analysis import analyse, print_analysis
+
+    with Gradebook(path) as gb:
+        analysis = analyse(course, gb)
+    print_analysis(analysis)
+    return 0
+
+
+def similarity(course: Course, args: argparse.Namespace) -> int:
+    """grader similarity SUBMISSIONS."""
+    from grader.instructor.batch import BatchError, default_jobs, discover_students
+    from grader.instructor.similarity import Settings, compare
+    from grader.instructor.similarity_report import print_table, write_csv, write_html
+
+    try:
+        students = discover_students(args.submissions)
+    except BatchError as exc:
+        return _fail(str(exc))
+    if len(students) < 2:
+        return _fail(f"{args.submissions} has {len(students)} student folders: nothing to compare")
+    exercises = [course.get(i) for i in _split(args.exercises)] or course.exercises
+    defaults = Settings()
+    settings = Settings(threshold=defaults.threshold if args.threshold is None else args.threshold,
+                        min_shared=args.min_shared or defaults.min_shared)
+    report = compare(course, args.submissions, students, exercises,
+                     jobs=args.jobs or default_jobs(), settings=settings)
+    out = args.out or args.submissions
+    write_csv(report, out / "similarity.csv")
+    write_html(report, course, args.submissions, out / "similarity.html")
+    print_table(report, args.top)
+    for note in report.notes[:20]:
+        print(f"note: {note}")
+    if len(report.notes) > 20:
+        print(f"... and {len(report.notes) - 20} more notes on the page")
+    print(f"wrote {out / 'similarity.csv'} and {out / 'similarity.html'} "
+          f"({report.files} files compared in {report.seconds:.1f} s)")
+    return 0

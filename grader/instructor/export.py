@@ -73,7 +73,8 @@ def submission_times(gb: Gradebook, assignment: str) -> dict[str, str]:
 def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
            roster: Path | None = None, gradescope_dir: Path | None = None,
            feedback_dir: Path | None = None, nbgrader_dir: Path | None = None,
-           assignment: str = "ml-engineer-lab") -> ExportReport:
+           assignment: str = "ml-engineer-lab",
+           dashboard_dir: Path | None = None) -> ExportReport:
     """Write each requested output; grades that are stale now are counted in the warnings."""
     report = ExportReport()
     cols = columns(course, gb)
@@ -129,4 +130,8 @@ def export(course: Course, gb: Gradebook, csv_path: Path | None = None,
                      submitted_at=submission_times(gb, assignment))
         report.written.append(f"{count} scores into {db_url(nbgrader_dir)} "
                               f"(assignment {assignment})")
+    if dashboard_dir is not None:
+        from grader.instructor.dashboard import write_dashboard
+
+        report.written.append(str(write_dashboard(course, gb, dashboard_dir)))
     return report

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.engine.results import PENDING, ExerciseResult, RunResult
+from grader.instructor import history
 
 SCHEMA_VERSION = "1"
 SCHEMA = """
@@ -107,6 +108,7 @@ class Gradebook:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+            history.install(self.db)  # every grade kept, for change over time
             found = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if found is None:
                 self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))

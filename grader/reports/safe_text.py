@@ -41,6 +41,12 @@ def shown_line(text: str) -> str:
     return text.translate(_LINE)
 
 
+def shortened(text: str, limit: int = 60) -> str:
+    """``shown_line`` cut to ``limit`` characters (an ellipsis marks the cut)."""
+    line = shown_line(text[: limit * 2])
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def text(value: str, style: str = "", line: bool = False) -> Text:
     """A rich ``Text`` (never parsed as markup) of untrusted text."""
     return Text(shown_line(value) if line else shown(value), style=style)
