@@ -221,3 +221,22 @@ def test_gradebook_fits_the_terminal_and_says_when_nothing_is_stale(
     assert main(["--course", str(FIXTURE), "gradebook", str(subs)]) == 0
     out = capsys.readouterr().out
     assert "#1" in out and "#1 tiny-stats" in out
+
+
+def test_batch_grades_the_assignment_collect_gathered(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A 3-exercise assignment is graded as such: no error grades and zero columns for the
+    exercises nobody was asked to hand in."""
+    from test_release import make_course
+
+    from grader.cli import main
+
+    root = tmp_path / "course"
+    root.mkdir()
+    two = Course.load(make_course(root))  # tiny-stats and tiny-stats-b
+    subs = tmp_path / "class"
+    collect(two, CLASS, subs, exercise_ids=["tiny-stats"])
+    assert main(["--course", str(root), "batch", str(subs), "--quiet", "--jobs", "1"]) == 0
+    assert "grading the assignment collect gathered: tiny-stats" in capsys.readouterr().out
+    with Gradebook(subs / batch.DB_NAME) as gb:
+        assert gb.exercises() == ["tiny-stats"]

@@ -484,6 +484,16 @@ def _take(entries: Sequence[Entry], exercises: Sequence[Exercise], out: Path,
             report.taken.append(label)
 
 
+def assignment(out: Path) -> list[str]:
+    """The exercises ``grader collect`` gathered into ``out`` (empty: unknown)."""
+    try:
+        data = json.loads((out / REPORT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    ids = data.get("exercises") if isinstance(data, dict) else None
+    return [str(i) for i in ids] if isinstance(ids, list) else []
+
+
 def collect(course: Course, source: Path, out: Path,
             exercise_ids: Sequence[str] = ()) -> list[StudentReport]:
     """Collect every student found in ``source`` into ``out``; returns one report each."""
@@ -500,7 +510,7 @@ def collect(course: Course, source: Path, out: Path,
         ids = assign([(s.name, _printable(s.origin)) for s in sources], earlier)
         reports = [_collect_one(src, given, exercises, out)
                    for src, given in zip(sources, ids, strict=True)]
-    _write_report(out, source, reports, ignored)
+    _write_report(out, source, reports, ignored, [ex.id for ex in exercises])
     return reports
 
 
@@ -544,7 +554,7 @@ def collect_folder(exercises: Sequence[Exercise], folder: Path, out: Path,
 
 
 def _write_report(out: Path, source: Path, reports: list[StudentReport],
-                  ignored: list[str]) -> None:
+                  ignored: list[str], assignment: list[str]) -> None:
     path = out / REPORT
     previous: dict[str, Any] = {}
     try:
@@ -553,7 +563,8 @@ def _write_report(out: Path, source: Path, reports: list[StudentReport],
         previous = {}
     students = dict(previous) if isinstance(previous, dict) else {}
     students.update({r.id: r.to_dict() for r in reports})
-    text = json.dumps({"source": _printable(str(source)), "ignored": ignored,
-                       "students": dict(sorted(students.items()))}, indent=2,
-                      ensure_ascii=False)
+    # "exercises": the assignment collected, which batch grades unless told otherwise
+    text = json.dumps({"source": _printable(str(source)), "exercises": assignment,
+                       "ignored": ignored, "students": dict(sorted(students.items()))},
+                      indent=2, ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")

@@ -113,9 +113,18 @@ def batch(course: Course, args: argparse.Namespace) -> int:
         from grader.sandbox.isolation import require
 
         print(f"isolation {require(args.require_isolation).label}")
+    exercise_ids = _split(args.exercises)
+    if not exercise_ids:
+        from grader.instructor.collect import assignment
+
+        known = set(course.ids())
+        exercise_ids = [e for e in assignment(args.submissions) if e in known]
+        if exercise_ids and len(exercise_ids) < len(known):
+            print("grading the assignment collect gathered: " + shown_line(
+                ", ".join(exercise_ids)) + " (--exercises to choose others)")
     try:
         summary = run(course, args.submissions, db=args.db,
-                      jobs=args.jobs or default_jobs(), exercise_ids=_split(args.exercises),
+                      jobs=args.jobs or default_jobs(), exercise_ids=exercise_ids,
                       student_ids=_split(args.students), regrade=args.regrade,
                       only_missing=args.only_missing, seed=args.seed, quiet=args.quiet,
                       cluster=args.cluster, require_tier=args.require_isolation or "")
