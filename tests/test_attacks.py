@@ -269,8 +269,10 @@ BLOCKS: dict[str, dict[str, tuple[str, ...]]] = {
     "signal-grader": {"A": ("signal 0: ESRCH", "signal 23: ESRCH"),
                       "B": ("signal 0: EPERM", "signal 23: EPERM")},
     "fork-bomb": {"A": ("fork: EAGAIN after",), "B": ("fork: EAGAIN after",)},
-    "disk-fill": {"A": ("fill: ENOSPC after",), "B": (f"wrote more than {DISK_MB} MB",),
-                  "C": (f"wrote more than {DISK_MB} MB",)},
+    # B and C: the watchdog's size or file-count limit, whichever it samples first (either
+    # stops the attack; which one fires depends on how fast the machine writes).
+    "disk-fill": {"A": ("fill: ENOSPC after",), "B": ("so it was stopped",),
+                  "C": ("so it was stopped",)},
     "cross-student-read": {"A": ("list: ENOENT", "found: nothing"),
                            "B": ("list: EACCES", "found: nothing")},
 }
