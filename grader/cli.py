@@ -247,7 +247,7 @@ def _grade(course: object, ids: list[str], submission: Path | None, seed: int | 
     if not root.is_dir():
         print(f"grader: submission folder {root} does not exist", file=sys.stderr)
         return 2
-    run = grade(course, exercises, root.resolve(), seed)
+    run = grade(course, exercises, root.resolve(), seed, bounded=True)
     if root.resolve() == (course.root / "exercises").resolve():
         Progress(course.root).record_run(run)
     if json_path:

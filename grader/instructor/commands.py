@@ -123,7 +123,7 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
     with Gradebook(path) as gb:
         rows = status(course, gb)
         cols = columns(course, gb)
-        runs = gb.runs()
+        interrupted = gb.unfinished_runs()
     console = Console(highlight=False)
     if args.stale:
         for grade, reasons in rows:
@@ -149,7 +149,6 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
     if stale:
         console.print(f"* {stale} stale grades: `grader gradebook {args.db} --stale` says why; "
                       "`grader batch` regrades them")
-    interrupted = [r for r in runs if not r["finished_at"]]
     if interrupted:
         console.print(f"{len(interrupted)} batch runs did not finish; rerun `grader batch` to "
                       "complete them")
