@@ -183,6 +183,7 @@ def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str,
           jobs: int, group: str | None, launcher: int) -> None:
     """The judge: grade one unit and send the result back as JSON."""
     sandbox.die_with_parent(os.getppid())
+    _let_the_fork_server_go()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launcher's to handle
     try:
         os.kill(launcher, 0)
@@ -205,3 +206,16 @@ def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str,
     answer["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     conn.send_bytes(json.dumps(answer).encode())
     conn.close()
+
+
+def _let_the_fork_server_go() -> None:
+    """Close this process's copy of the fork server's lifeline: the server then exits when the
+    launcher does (even by SIGKILL), and its judges with it (their parent-death signal)."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if server is not None and fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None
