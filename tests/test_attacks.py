@@ -74,6 +74,7 @@ CHECKS: dict[str, Callable[[ExerciseResult], bool]] = {
     "forged-protocol-at-import": lambda result: all("out of turn" in t.message
                                                     for t in result.tests),
     "always-equal": lambda result: all("not plain data" in t.message for t in result.tests),
+    "arrow-bomb": lambda result: all("could not be read" in t.message for t in result.tests),
 }
 
 
@@ -134,6 +135,30 @@ def test_attack_earns_nothing_and_the_grader_stays_healthy(
     assert CHECKS.get(name, lambda _: True)(result), lost
     healthy = grade(fixture_course, [tiny_stats], reference_root, seed=SEED)
     assert healthy.score == healthy.max_score == 6.0, healthy.to_dict()
+
+
+# Attacks on the judge itself: graded by a judge process of their own, as `grader batch` and
+# `grader grade` do, whose peak memory and wall time are read from outside.
+JUDGE_ATTACKS = ("arrow-bomb",)
+JUDGE_PEAK_KB = 2 * 1024 * 1024  # the judge's resident memory stays under 2 GB
+
+
+@pytest.mark.parametrize("name", JUDGE_ATTACKS)
+def test_attack_on_the_judge_stays_within_its_bounds(
+        name: str, fixture_course: Course, tiny_stats: Exercise, reference_root: Path) -> None:
+    from grader.engine import judge
+
+    outcome = judge.Judge(judge.context(), fixture_course.root, tiny_stats,
+                          ATTACKS / name / "submission", SEED).wait()
+    assert outcome.result is not None, outcome.error
+    lost = [(t.name, t.status, t.message[:120]) for t in outcome.result.tests]
+    assert outcome.result.score == 0.0, lost
+    assert outcome.peak_rss_kb < JUDGE_PEAK_KB, f"the judge peaked at {outcome.peak_rss_kb} KB"
+    assert outcome.wall < judge.deadline(tiny_stats), outcome.wall
+    assert not any(t.name == judge.STOPPED for t in outcome.result.tests), lost
+    healthy = judge.Judge(judge.context(), fixture_course.root, tiny_stats, reference_root,
+                          SEED).wait()
+    assert healthy.result is not None and healthy.result.score == 6.0
 
 
 def test_files_beside_the_module_are_never_copied(tmp_path: Path) -> None:
