@@ -216,8 +216,13 @@ SLOW_CHECK = """import time
 
 
 def test_the_judge_is_patient(submission):
-    if submission.mean([1.0]) == -1.0:
+    answer = submission.mean([1.0])
+    if answer == -1.0:
         time.sleep(600)
+    if answer == -2.0:  # a check that swells the judge (a decoder's bomb, say)
+        hog = b"x" * (400 * 2**20)
+        time.sleep(600)
+        assert hog
 """
 HANGS_THE_JUDGE = b"def mean(values):\n    return -1.0\n\n\ndef median(values):\n    return 0\n"
 
@@ -289,8 +294,28 @@ def test_a_unit_past_its_deadline_is_stopped_and_recorded(
         "grading stopped after 3 s: the submission made the grader's checks run too long")
     timing = {t.student: t for t in summary.timings}["hang"]
     assert 3 <= timing.wall < 3 + 30  # stopped at its bound, not after the check's 600 s
-    assert not [p for p in descendants(os.getpid()) if b"forkserver" not in _cmdline(p)], \
-        "a judge or worker outlived its unit"
+    assert not leftovers(), "a judge or worker outlived its unit"
+
+
+def leftovers() -> list[int]:
+    """Processes below this one, but for the multiprocessing helpers kept for reuse (a judge
+    forked by the fork server is still counted)."""
+    from conftest import POOL_HELPERS
+
+    helpers = {p for p in _children(os.getpid()) if any(h in _cmdline(p) for h in POOL_HELPERS)}
+    return [p for p in descendants(os.getpid()) if p not in helpers]
+
+
+def _children(pid: int) -> list[int]:
+    return [p for p in descendants(pid) if _parent(p) == pid]
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def workers(pids: list[int]) -> list[int]:
@@ -303,6 +328,22 @@ def _cmdline(pid: int) -> bytes:
             return fh.read()
     except OSError:
         return b""
+
+
+def test_a_judge_past_its_memory_limit_is_stopped(tmp_path: Path) -> None:
+    from grader.engine import judge
+
+    course = slow_course(tmp_path, exercise_seconds=600)
+    root = tmp_path / "swell"
+    (root / REL).mkdir(parents=True)
+    (root / REL / "stats.py").write_bytes(HANGS_THE_JUDGE.replace(b"-1.0", b"-2.0"))
+    ex = course.get("tiny-stats")
+    outcome = judge.Judge(judge.context(), course.root, ex, root, 3, memory_mb=200).wait()
+    assert outcome.result is not None and outcome.result.score == 0
+    assert outcome.result.tests[0].message == ("grading stopped: the grader's checks used more "
+                                               "than 200 MB of memory on this submission")
+    assert outcome.wall < judge.deadline(ex)  # stopped for its memory, not its deadline
+    assert not leftovers()
 
 
 def test_grade_stops_a_unit_past_its_deadline(
@@ -320,7 +361,7 @@ def test_grade_stops_a_unit_past_its_deadline(
     (result,) = json.loads(capsys.readouterr().out)["exercises"]
     assert result["score"] == 0 and result["max_score"] == 6
     assert "grading stopped after 3 s" in result["tests"][0]["message"]
-    assert not descendants(os.getpid())
+    assert not leftovers()
 
 
 @pytest.mark.parametrize("display", [["--quiet"], []], ids=["quiet: fork", "progress: forkserver"])
