@@ -364,11 +364,10 @@ def test_grade_stops_a_unit_past_its_deadline(
     assert not leftovers()
 
 
-@pytest.mark.parametrize("display", [["--quiet"], []], ids=["quiet: fork", "progress: forkserver"])
+@pytest.mark.parametrize("display", [["--quiet"], []], ids=["quiet", "progress bar"])
 def test_a_batch_killed_with_sigkill_leaves_no_process(tmp_path: Path, display: list[str]) -> None:
     """kill -9 of `grader batch` alone (not its group): its judges, their workers, the fork
-    server and the resource tracker all end with it (a progress bar's thread makes the batch
-    use a fork server)."""
+    server and the resource tracker all end with it."""
     course = slow_course(tmp_path, exercise_seconds=600)
     subs = tmp_path / "class"
     for student in ("s1", "s2", "s3"):

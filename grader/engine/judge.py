@@ -62,11 +62,12 @@ def stopped_result(ex: Exercise, why: str, status: str = "timeout") -> ExerciseR
     return result
 
 
-def context() -> multiprocessing.context.BaseContext:
-    """``fork`` from a single-threaded caller (the CLI: nothing to re-import); else a fork
-    server with the engine imported once (a batch has a progress thread)."""
+def context(fork: bool = True) -> multiprocessing.context.BaseContext:
+    """``fork`` from a single-threaded caller that allows it (the CLI: nothing to re-import);
+    else a fork server with the engine imported once. A batch asks for the server: its judges
+    then inherit none of its descriptors (the gradebook, its lock) or threads."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if fork and "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")

@@ -311,7 +311,7 @@ def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current:
     queue = list(reversed(units))
     retried: set[Unit] = set()
     jobs = max(1, jobs)
-    ctx = judge.context()
+    ctx = judge.context(fork=False)
     running: dict[judge.Judge, Unit] = {}
     try:
         while queue or running:
