@@ -18,6 +18,7 @@ from grader.engine.course import Course
 from grader.instructor import batch
 from grader.instructor.collect import collect
 from grader.instructor.gradebook import Gradebook
+from grader.sandbox import cgroup
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 CLASS = Path(__file__).parent / "fixtures" / "class"
@@ -394,3 +395,7 @@ def test_a_batch_killed_with_sigkill_leaves_no_process(tmp_path: Path, display: 
     for pid in left:  # started by this test: end them so one failure does not cascade
         os.kill(pid, signal.SIGKILL)
     assert not left, [_cmdline(p) for p in left]
+    cgroup.sweep_stale()  # what the next batch does with the killed one's (empty) cgroups
+    base = cgroup._own_path()
+    names = os.listdir(base) if base and cgroup.available() else []
+    assert not [n for n in names if f"-{proc.pid}-" in n]

@@ -27,7 +27,7 @@ from grader.engine.manifest import Exercise
 from grader.engine.outcomes import CallTimeout, SubmissionCrashed
 from grader.engine.proxy import Submission, WorkerSpec
 from grader.engine.runner import grade
-from grader.sandbox import isolation
+from grader.sandbox import cgroup, isolation
 from grader.sandbox import limits as sandbox
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -268,6 +268,13 @@ def test_a_worker_dies_with_a_grader_killed_by_sigkill(tier: isolation.Tier,
     while time.monotonic() < stop and _left(tier, uid, tmp_path):
         time.sleep(0.05)
     assert not _left(tier, uid, tmp_path), "the worker outlived its grader"
+    cgroup.sweep_stale()  # the killed grader's worker cgroup, empty now
+    assert not [name for name in _cgroups() if f"-{pid}-" in name]
+
+
+def _cgroups() -> list[str]:
+    base = cgroup._own_path()
+    return os.listdir(base) if base and cgroup.available() else []
 
 
 def _left(tier: isolation.Tier, uid: int, tmp_path: Path) -> list[int]:

@@ -130,7 +130,9 @@ def grade(course: Course, exercises: Sequence[Exercise], submission_root: Path,
 def _bounded(course: Course, ex: Exercise, submission_root: Path, seed: int) -> ExerciseResult:
     """One exercise graded by a judge process of its own, stopped from outside if need be."""
     from grader.engine import judge
+    from grader.sandbox import cgroup
 
+    cgroup.sweep_stale()  # what a grader killed with SIGKILL may have left
     outcome = judge.Judge(judge.context(), course.root, ex, submission_root, seed).wait()
     if outcome.result is None:
         return judge.stopped_result(ex, f"the grader failed on this exercise: {outcome.error}",
