@@ -298,7 +298,7 @@ def _grade(course: object, ids: list[str], submission: Path | None, seed: int | 
     if not root.is_dir():
         print(f"grader: submission folder {root} does not exist", file=sys.stderr)
         return 2
-    run = grade(course, exercises, root.resolve(), seed)
+    run = grade(course, exercises, root.resolve(), seed, bounded=True)
     progress = Progress(course.root)
     own_work = root.resolve() == (course.root / "exercises").resolve()
     if own_work:

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from grader.engine.course import Course
 from grader.engine.proxy import Submission, WorkerSpec
@@ -60,6 +61,7 @@ def main() -> None:
     line("call with a 100k-float list argument", time.perf_counter() - start, "s")
     sub.close()
 
+    bench_attacks()
     course = Course.load(ROOT)
     for ex in course.exercises:
         seconds, peak_mb, score = grade_apart(grader, ex.id)
@@ -82,6 +84,51 @@ def main() -> None:
     which = os.environ.get("BENCH_BATCH_COURSE", "course")  # or "fixture": seconds, not minutes
     bench_batch(FIXTURE if which == "fixture" else ROOT, copies, jobs=2)
     bench_similarity(int(os.environ.get("BENCH_SIMILARITY_STUDENTS", "300")), jobs=2)
+
+
+def bench_attacks() -> None:
+    """Each attack of tests/attacks graded by a judge process of its own, as `grader batch`
+    does: its wall time and the judge's peak RSS (ru_maxrss of that child), plus the slow-check
+    stand-in of tests/test_batch.py stopped at its deadline."""
+    course = Course.load(FIXTURE)
+    tiny = course.get("tiny-stats")
+    attacks = ROOT / "tests" / "attacks"
+    here = os.getcwd()
+    scratch = tempfile.mkdtemp(prefix="bench-attacks-")
+    os.chdir(scratch)  # some attacks write into the grader's folder (a tier C gap)
+    try:
+        _attack_lines(course, tiny, attacks)
+    finally:
+        os.chdir(here)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _attack_lines(course: Course, tiny: Any, attacks: Path) -> None:
+    from grader.engine import judge
+    from grader.sandbox import isolation
+
+    print(f"attacks on tiny-stats, one judge process each ({isolation.current().label}):")
+    for folder in sorted(attacks.iterdir()):
+        if not (folder / "submission").is_dir() or folder.name == "stale-pyc":
+            continue  # stale-pyc is built by its test
+        outcome = judge.Judge(judge.context(), course.root, tiny, folder / "submission",
+                              424242).wait()
+        score = f"{outcome.result.score:g}/{outcome.result.max_score:g}" if outcome.result \
+            else "engine error"
+        print(f"  {folder.name:<28} {outcome.wall:>7.2f} s  judge peak RSS "
+              f"{outcome.peak_rss_kb / 1024:>7.1f} MB  score {score}")
+    with tempfile.TemporaryDirectory(prefix="bench-slow-check-") as tmp:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from test_batch import HANGS_THE_JUDGE, REL, slow_course
+
+        slow = slow_course(Path(tmp))
+        (Path(tmp) / "hang" / REL).mkdir(parents=True)
+        (Path(tmp) / "hang" / REL / "stats.py").write_bytes(HANGS_THE_JUDGE)
+        outcome = judge.Judge(judge.context(), slow.root, slow.get("tiny-stats"),
+                              Path(tmp) / "hang", 424242, margin=1.0).wait()
+        print(f"  {'slow check (deadline 2+1 s)':<28} {outcome.wall:>7.2f} s  judge peak RSS "
+              f"{outcome.peak_rss_kb / 1024:>7.1f} MB  "
+              f"{outcome.result.tests[0].message[:60] if outcome.result else outcome.error}")
 
 
 def grade_apart(grader: str, ex_id: str) -> tuple[float, float, str]:

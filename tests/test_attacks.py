@@ -41,7 +41,7 @@ from grader.engine.manifest import Budget, Exercise
 from grader.engine.results import ExerciseResult
 from grader.engine.runner import grade
 from grader.instructor import batch
-from grader.sandbox import isolation
+from grader.sandbox import cgroup, isolation
 from grader.sandbox import limits as sandbox
 
 ATTACKS = Path(__file__).resolve().parent / "attacks"
@@ -74,6 +74,7 @@ CHECKS: dict[str, Callable[[ExerciseResult], bool]] = {
     "forged-protocol-at-import": lambda result: all("out of turn" in t.message
                                                     for t in result.tests),
     "always-equal": lambda result: all("not plain data" in t.message for t in result.tests),
+    "arrow-bomb": lambda result: all("could not be read" in t.message for t in result.tests),
 }
 
 
@@ -120,9 +121,12 @@ def test_attack_earns_nothing_and_the_grader_stays_healthy(
         worker_tmp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "loaded.txt"
     monkeypatch.setenv("GRADER_ATTACK_MARKER", str(marker))
+    from grader.engine import judge
+
     root = prepared(name, tmp_path, reference_root)
+    exercise = attack_exercise(name, tiny_stats)
     start = time.monotonic()
-    run = grade(fixture_course, [attack_exercise(name, tiny_stats)], root, seed=SEED)
+    run = grade(fixture_course, [exercise], root, seed=SEED)
     elapsed = time.monotonic() - start
     result = run.exercises[0]
     lost = [(t.name, t.status, t.message[:100]) for t in result.tests]
@@ -130,10 +134,36 @@ def test_attack_earns_nothing_and_the_grader_stays_healthy(
     assert result.score == EARNS.get(name, 0.0), lost
     assert all(t.message for t in result.tests if t.status != "passed"), lost
     assert not marker.exists(), marker.read_text()
-    assert elapsed < 15, f"{name} took {elapsed:.1f} s to grade"
+    # Within the unit's bound (its budget and the judge's margin), which `grader batch` would
+    # enforce by killing the judge: graded here in-process, it must end on its own.
+    assert elapsed < judge.deadline(exercise), f"{name} took {elapsed:.1f} s to grade"
     assert CHECKS.get(name, lambda _: True)(result), lost
     healthy = grade(fixture_course, [tiny_stats], reference_root, seed=SEED)
     assert healthy.score == healthy.max_score == 6.0, healthy.to_dict()
+
+
+# Attacks on the judge itself: graded by a judge process of their own, as `grader batch` and
+# `grader grade` do, whose peak memory and wall time are read from outside.
+JUDGE_ATTACKS = ("arrow-bomb",)
+JUDGE_PEAK_KB = 2 * 1024 * 1024  # the judge's resident memory stays under 2 GB
+
+
+@pytest.mark.parametrize("name", JUDGE_ATTACKS)
+def test_attack_on_the_judge_stays_within_its_bounds(
+        name: str, fixture_course: Course, tiny_stats: Exercise, reference_root: Path) -> None:
+    from grader.engine import judge
+
+    outcome = judge.Judge(judge.context(), fixture_course.root, tiny_stats,
+                          ATTACKS / name / "submission", SEED).wait()
+    assert outcome.result is not None, outcome.error
+    lost = [(t.name, t.status, t.message[:120]) for t in outcome.result.tests]
+    assert outcome.result.score == 0.0, lost
+    assert outcome.peak_rss_kb < JUDGE_PEAK_KB, f"the judge peaked at {outcome.peak_rss_kb} KB"
+    assert outcome.wall < judge.deadline(tiny_stats), outcome.wall
+    assert not any(t.name == judge.STOPPED for t in outcome.result.tests), lost
+    healthy = judge.Judge(judge.context(), fixture_course.root, tiny_stats, reference_root,
+                          SEED).wait()
+    assert healthy.result is not None and healthy.result.score == 6.0
 
 
 def test_files_beside_the_module_are_never_copied(tmp_path: Path) -> None:
@@ -269,8 +299,10 @@ BLOCKS: dict[str, dict[str, tuple[str, ...]]] = {
     "signal-grader": {"A": ("signal 0: ESRCH", "signal 23: ESRCH"),
                       "B": ("signal 0: EPERM", "signal 23: EPERM")},
     "fork-bomb": {"A": ("fork: EAGAIN after",), "B": ("fork: EAGAIN after",)},
-    "disk-fill": {"A": ("fill: ENOSPC after",), "B": (f"wrote more than {DISK_MB} MB",),
-                  "C": (f"wrote more than {DISK_MB} MB",)},
+    # B and C: the watchdog's size or file-count limit, whichever it samples first (either
+    # stops the attack; which one fires depends on how fast the machine writes).
+    "disk-fill": {"A": ("fill: ENOSPC after",), "B": ("so it was stopped",),
+                  "C": ("so it was stopped",)},
     "cross-student-read": {"A": ("list: ENOENT", "found: nothing"),
                            "B": ("list: EACCES", "found: nothing")},
 }
@@ -424,10 +456,11 @@ def _sleepers(nonce: str) -> list[int]:
 def test_clean_exec_daemon_is_killed_with_its_worker(
         tier: isolation.Tier, request: pytest.FixtureRequest, fixture_course: Course,
         tiny_stats: Exercise, tmp_path: Path, worker_tmp: Path) -> None:
-    if tier.name != "A":
+    if tier.name != "A" and not cgroup.available():
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            f"tier {tier.name}: a daemon that calls setsid() and execs with an empty environment "
-            "cannot be told apart from other processes; only a PID namespace (tier A) ends it")))
+            f"tier {tier.name} without a writable cgroup v2: a daemon that calls setsid() and "
+            "execs with an empty environment cannot be told apart from other processes; only a "
+            "PID namespace (tier A) or a cgroup per worker ends it")))
     nonce = str(secrets.randbelow(10**9))
     root = templated("clean-exec-daemon", tmp_path, {"nonce": nonce})
     run = grade(fixture_course, [tiny_stats], root, seed=SEED)

@@ -18,6 +18,7 @@ from grader.engine.course import Course
 from grader.instructor import batch
 from grader.instructor.collect import collect
 from grader.instructor.gradebook import Gradebook
+from grader.sandbox import cgroup
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 CLASS = Path(__file__).parent / "fixtures" / "class"
@@ -154,6 +155,8 @@ def test_resume_after_kill_9(course: Course, tmp_path: Path) -> None:
         assert con.execute("SELECT COUNT(*) FROM grades").fetchone()[0] == len(students)
         runs = con.execute("SELECT finished_at FROM runs ORDER BY id").fetchall()
     assert runs[0][0] is None and runs[-1][0] is not None  # the killed run shows as unfinished
+    with Gradebook(db) as gb:  # ...but a later run graded everything: nothing left to rerun
+        assert gb.unfinished_runs() == []
 
 
 def test_batch_refuses_a_second_writer(course: Course, tmp_path: Path) -> None:
@@ -240,3 +243,195 @@ def test_batch_grades_the_assignment_collect_gathered(tmp_path: Path,
     assert "grading the assignment collect gathered: tiny-stats" in capsys.readouterr().out
     with Gradebook(subs / batch.DB_NAME) as gb:
         assert gb.exercises() == ["tiny-stats"]
+
+
+# -- bounds on a unit, and on the batch's own processes -------------------------------------
+
+# A course test that hangs the judge when the submission answers -1: the stand-in for a hostile
+# file that makes a check backtrack for hours (tests/attacks/README.md, "slow judge").
+SLOW_CHECK = """import time
+
+
+def test_the_judge_is_patient(submission):
+    answer = submission.mean([1.0])
+    if answer == -1.0:
+        time.sleep(600)
+    if answer == -2.0:  # a check that swells the judge (a decoder's bomb, say)
+        hog = b"x" * (400 * 2**20)
+        time.sleep(600)
+        assert hog
+"""
+HANGS_THE_JUDGE = b"def mean(values):\n    return -1.0\n\n\ndef median(values):\n    return 0\n"
+
+
+def slow_course(tmp_path: Path, exercise_seconds: int = 2) -> Course:
+    """A copy of the fixture course whose tiny-stats has the slow check and a short budget."""
+    import shutil
+
+    copy = tmp_path / "course"
+    shutil.copytree(FIXTURE, copy)
+    (copy / "exercises" / REL / "tests" / "test_slow.py").write_text(SLOW_CHECK)
+    manifest = copy / "exercises" / REL / "exercise.toml"
+    manifest.write_text(manifest.read_text().replace("exercise_seconds = 20",
+                                                     f"exercise_seconds = {exercise_seconds}"))
+    return Course.load(copy)
+
+
+def descendants(pid: int) -> list[int]:
+    """Live processes below ``pid``, at any depth."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] not in (b"Z", b"X"):
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                if fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
+                    out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
+def test_a_unit_past_its_deadline_is_stopped_and_recorded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.engine import judge
+
+    monkeypatch.setattr(judge, "MARGIN_SECONDS", 1.0)
+    course = slow_course(tmp_path)
+    subs = tmp_path / "class"
+    for student, code in (("ann", REFERENCE), ("hang", HANGS_THE_JUDGE), ("ben", REFERENCE)):
+        (subs / student / REL).mkdir(parents=True)
+        (subs / student / REL / "stats.py").write_bytes(code)
+    summary = batch.run(course, subs, jobs=2, quiet=True, say=lambda _: None)
+    assert summary.graded == 3 and not summary.failed
+    with Gradebook(subs / batch.DB_NAME) as gb:
+        grades = {g.student: g for g in gb.grades()}
+        assert gb.unfinished_runs() == []
+    assert grades["ann"].score == grades["ben"].score == 7  # the next students graded right
+    stopped = grades["hang"]
+    assert stopped.score == 0 and stopped.max_score == 6  # the manifest's points
+    assert stopped.result["tests"][0]["message"].startswith(
+        "grading stopped after 3 s: the submission made the grader's checks run too long")
+    timing = {t.student: t for t in summary.timings}["hang"]
+    assert 3 <= timing.wall < 3 + 30  # stopped at its bound, not after the check's 600 s
+    assert not leftovers(), "a judge or worker outlived its unit"
+
+
+def leftovers() -> list[int]:
+    """Processes below this one, but for the multiprocessing helpers kept for reuse (a judge
+    forked by the fork server is still counted)."""
+    from conftest import POOL_HELPERS
+
+    helpers = {p for p in _children(os.getpid()) if any(h in _cmdline(p) for h in POOL_HELPERS)}
+    return [p for p in descendants(os.getpid()) if p not in helpers]
+
+
+def _children(pid: int) -> list[int]:
+    return [p for p in descendants(pid) if _parent(p) == pid]
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def workers(pids: list[int]) -> list[int]:
+    return [p for p in pids if b"grader.engine.worker" in _cmdline(p)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def test_a_judge_past_its_memory_limit_is_stopped(tmp_path: Path) -> None:
+    from grader.engine import judge
+
+    course = slow_course(tmp_path, exercise_seconds=600)
+    root = tmp_path / "swell"
+    (root / REL).mkdir(parents=True)
+    (root / REL / "stats.py").write_bytes(HANGS_THE_JUDGE.replace(b"-1.0", b"-2.0"))
+    ex = course.get("tiny-stats")
+    outcome = judge.Judge(judge.context(), course.root, ex, root, 3, memory_mb=200).wait()
+    assert outcome.result is not None and outcome.result.score == 0
+    assert outcome.result.tests[0].message == ("grading stopped: the grader's checks used more "
+                                               "than 200 MB of memory on this submission")
+    assert outcome.wall < judge.deadline(ex)  # stopped for its memory, not its deadline
+    assert not leftovers()
+
+
+def test_grade_stops_a_unit_past_its_deadline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The learner's side (`grader grade`, `check`): the same bound, the same message."""
+    from grader.cli import main as grader_cli
+    from grader.engine import judge
+
+    monkeypatch.setattr(judge, "MARGIN_SECONDS", 1.0)
+    course = slow_course(tmp_path)
+    (course.root / "exercises" / REL / "stats.py").write_bytes(HANGS_THE_JUDGE)
+    monkeypatch.chdir(course.root)
+    assert grader_cli(["--course", str(course.root), "grade", "--seed", "3", "--json", "-"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["exercises"]
+    assert result["score"] == 0 and result["max_score"] == 6
+    assert "grading stopped after 3 s" in result["tests"][0]["message"]
+    assert not leftovers()
+
+
+@pytest.mark.parametrize("display", [["--quiet"], []], ids=["quiet", "progress bar"])
+def test_a_batch_killed_with_sigkill_leaves_no_process(tmp_path: Path, display: list[str]) -> None:
+    """kill -9 of `grader batch` alone (not its group): its judges, their workers, the fork
+    server and the resource tracker all end with it."""
+    course = slow_course(tmp_path, exercise_seconds=600)
+    subs = tmp_path / "class"
+    for student in ("s1", "s2", "s3"):
+        (subs / student / REL).mkdir(parents=True)
+        (subs / student / REL / "stats.py").write_bytes(HANGS_THE_JUDGE)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", "--course", str(course.root), "batch", str(subs),
+         "--jobs", "2", "--seed", "5", *display],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    stop = time.monotonic() + 120
+    try:
+        # Two judges, each with its worker (which has answered -1, so the check now sleeps).
+        while len(workers(below := descendants(proc.pid))) < 2 and time.monotonic() < stop:
+            time.sleep(0.1)
+        assert len(workers(below)) >= 2, f"the batch never started its units: {below}"
+    finally:
+        proc.kill()
+        proc.wait()
+    stop = time.monotonic() + 30
+    while alive(below) and time.monotonic() < stop:
+        time.sleep(0.1)
+    left = alive(below)
+    for pid in left:  # started by this test: end them so one failure does not cascade
+        os.kill(pid, signal.SIGKILL)
+    assert not left, [_cmdline(p) for p in left]
+    cgroup.sweep_stale()  # what the next batch does with the killed one's (empty) cgroups
+    base = cgroup._own_path()
+    names = os.listdir(base) if base and cgroup.available() else []
+    assert not [n for n in names if f"-{proc.pid}-" in n]

@@ -27,7 +27,7 @@ from grader.engine.manifest import Exercise
 from grader.engine.outcomes import CallTimeout, SubmissionCrashed
 from grader.engine.proxy import Submission, WorkerSpec
 from grader.engine.runner import grade
-from grader.sandbox import isolation
+from grader.sandbox import cgroup, isolation
 from grader.sandbox import limits as sandbox
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -268,6 +268,13 @@ def test_a_worker_dies_with_a_grader_killed_by_sigkill(tier: isolation.Tier,
     while time.monotonic() < stop and _left(tier, uid, tmp_path):
         time.sleep(0.05)
     assert not _left(tier, uid, tmp_path), "the worker outlived its grader"
+    cgroup.sweep_stale()  # the killed grader's worker cgroup, empty now
+    assert not [name for name in _cgroups() if f"-{pid}-" in name]
+
+
+def _cgroups() -> list[str]:
+    base = cgroup._own_path()
+    return os.listdir(base) if base and cgroup.available() else []
 
 
 def _left(tier: isolation.Tier, uid: int, tmp_path: Path) -> list[int]:
@@ -379,3 +386,16 @@ def test_bubblewrap_exit_codes_are_read_as_signals() -> None:
     assert box.exit_status(False, 1) == (False, 1)
     plain = isolation.Box(isolation.Tier("C"), Path("/tmp/x"), sandbox.Limits())
     assert plain.exit_status(False, 137) == (False, 137)
+
+
+@pytest.mark.parametrize(("cores", "jobs", "threads"), [(8, 1, 8), (8, 2, 4), (8, 3, 2),
+                                                         (2, 4, 1), (1, 1, 1)])
+def test_worker_threads_share_the_cores_among_concurrent_jobs(
+        monkeypatch: pytest.MonkeyPatch, cores: int, jobs: int, threads: int) -> None:
+    """`grader batch --jobs N` never oversubscribes: each worker's numeric libraries get
+    cores // N threads (OpenMP, which torch reads too, MKL, OpenBLAS...)."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(cores)), raising=False)
+    monkeypatch.setenv(sandbox.JOBS_VAR, str(jobs))
+    env = sandbox.scrubbed_env(Path("/tmp/home"))
+    assert {env[name] for name in sandbox.THREAD_VARS} == {str(threads)}
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"]

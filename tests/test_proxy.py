@@ -195,21 +195,24 @@ def test_a_call_past_call_seconds_times_out_and_the_next_call_gets_a_fresh_worke
     start = time.monotonic()
     with pytest.raises(CallTimeout, match=r"timeout: spin\(\) was stopped after 0.5 s"):
         sub.spin()
-    assert 0.5 <= time.monotonic() - start < 2
+    assert 0.5 <= time.monotonic() - start < 30  # stopped (a busy machine may be slow)
     assert sub.pid() != first
     assert sub.add(1, 1) == 2
 
 
 def test_the_exercise_budget_runs_out_then_refuses_calls(make: Make) -> None:
     sub = make(call_seconds=1.0, exercise_seconds=1.8)
-    with pytest.raises(CallTimeout, match="stopped after 1 s"):
+    # Which of the two limits stops the first call depends on how long the worker took to
+    # start (it counts against the budget): either one is right.
+    with pytest.raises(CallTimeout, match=r"stopped (after 1 s|when the exercise's time budget "
+                                          r"of 1\.8 s ran out)"):
         sub.spin()
     with pytest.raises(CallTimeout, match=r"exercise's time budget of 1\.8 s"):
         sub.spin()
     start = time.monotonic()
     with pytest.raises(CallTimeout, match=r"budget of 1\.8 s is used up; add\(1, 2\) was not run"):
         sub.add(1, 2)
-    assert time.monotonic() - start < 0.1
+    assert time.monotonic() - start < 0.9  # refused, not run: running would take 1 s
 
 
 def test_an_import_that_never_ends_times_out_once_for_all_tests(
@@ -223,7 +226,7 @@ def test_an_import_that_never_ends_times_out_once_for_all_tests(
     start = time.monotonic()
     with pytest.raises(CallTimeout, match=r"importing slow\.py"):
         sub.anything()
-    assert time.monotonic() - start < 0.1
+    assert time.monotonic() - start < 0.9  # refused, not run: running would take 1 s
 
 
 def test_a_crash_fails_one_call_and_the_next_call_restarts(make: Make) -> None:
@@ -257,7 +260,7 @@ def test_an_exit_is_noticed_even_while_a_child_holds_the_pipes(make: Make) -> No
     start = time.monotonic()
     with pytest.raises(SubmissionCrashed, match="ended with exit code 3 during fork_then_exit"):
         sub.fork_then_exit()
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 4.5  # noticed before the call's 5 s timeout
     assert sub.add(1, 1) == 2
 
 
@@ -276,7 +279,7 @@ def test_a_large_request_to_a_worker_that_stopped_reading_does_not_hang(
     start = time.monotonic()
     with pytest.raises(CallTimeout):
         sub.add(b"x" * (8 * 1024 * 1024), b"")
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 30  # bounded (the alarm catches a real hang)
     assert sub.add(1, 2) == 3
 
 

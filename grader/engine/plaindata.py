@@ -12,11 +12,15 @@ import datetime as dt
 import io
 import json
 import math
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_DEPTH = 32
 MAX_ITEMS = 2_000_000
+# What one decoded reply may occupy in the judge, counted before it is built: a few hundred
+# bytes of run-end-encoded or compressed Arrow, or a .npy header, may declare gigabytes.
+MAX_DECODED = 1024 * 1024 * 1024
 
 
 class NotPlainData(TypeError):
@@ -246,16 +250,7 @@ def _decode(tree: Any, blobs: list[bytes], used: set[int], depth: int) -> Any:
 
         return pd.NaT if tag == "nat" else pd.NA
     if tag == "ndarray":
-        import numpy as np
-
-        data = _take(blobs, used, tree.get("blob"))
-        try:
-            array = np.load(io.BytesIO(data), allow_pickle=False)
-        except Exception as exc:  # untrusted bytes: numpy may raise anything here
-            raise ProtocolError(f"bad array: {type(exc).__name__}: {exc}"[:300]) from exc
-        if type(array) is not np.ndarray or array.dtype.hasobject:
-            raise ProtocolError("bad array: not a plain numpy array")
-        return array
+        return _array_from_npy(_take(blobs, used, tree.get("blob")))
     if tag == "dataframe":
         return _frame_from_arrow(_take(blobs, used, tree.get("blob")))
     if tag == "series":
@@ -271,30 +266,139 @@ def _decode(tree: Any, blobs: list[bytes], used: set[int], depth: int) -> Any:
     raise ProtocolError(f"unknown tag {tag!r}")
 
 
+def _array_from_npy(data: bytes) -> Any:
+    """A numpy array from ``.npy`` bytes whose header must describe exactly the bytes sent."""
+    import numpy as np
+
+    fp = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise ProtocolError(f"bad array: .npy version {version} is not accepted")
+    except ProtocolError:
+        raise
+    except Exception as exc:  # untrusted bytes: numpy may raise anything here
+        raise ProtocolError(f"bad array: {type(exc).__name__}: {exc}"[:300]) from exc
+    if dtype.hasobject or dtype.itemsize == 0:
+        raise ProtocolError("bad array: not a plain numpy array")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > MAX_DECODED or declared != len(data) - fp.tell():
+        raise ProtocolError(f"bad array: its header declares {declared} bytes of data, but "
+                            f"{len(data) - fp.tell()} were sent")
+    flat = np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=fp.tell())
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="A")
+
+
 def _frame_from_arrow(data: bytes) -> Any:
     import pyarrow as pa
 
     try:
+        _check_arrow_messages(data)
         reader = pa.ipc.open_stream(data)
-        if any(_has_extension(f.type) for f in reader.schema):
-            raise ProtocolError("Arrow extension types are not accepted")
-        return reader.read_all().to_pandas()
+        refused = [f"{f.name}: {f.type}" for f in reader.schema if not _accepted(f.type)]
+        if refused:
+            raise ProtocolError("Arrow column types that are not accepted (only numbers, "
+                                "strings, bytes, dates, times, decimals, lists, structs and "
+                                f"categoricals): {', '.join(refused)[:200]}")
+        table = reader.read_all()  # uncompressed: buffers point into ``data``, nothing copied
+        table.validate(full=True)
+        cost = sum(_cost(chunk) for column in table.columns for chunk in column.chunks)
+        if cost > MAX_DECODED:
+            raise ProtocolError(f"the table would take about {cost // 2**20} MB once decoded, "
+                                f"more than the {MAX_DECODED // 2**20} MB a reply may")
+        return table.to_pandas()
     except ProtocolError:
         raise
     except Exception as exc:  # untrusted bytes: pyarrow and pandas may raise anything here
         raise ProtocolError(f"bad table: {type(exc).__name__}: {exc}"[:300]) from exc
 
 
-def _has_extension(arrow_type: Any, depth: int = 0) -> bool:
-    """Whether an Arrow type is, or nests, an extension type (canonical ones included)."""
+def _check_arrow_messages(data: bytes) -> None:
+    """Refuse compressed record or dictionary batches, and row counts past the cap, reading
+    only each message's metadata (decompressing is what would allocate)."""
     import pyarrow as pa
 
+    for message in pa.ipc.MessageReader.open_stream(data):
+        if message.type not in ("record batch", "dictionary batch"):
+            continue
+        rows, compressed = _batch_header(message.metadata.to_pybytes())
+        if compressed:
+            raise ProtocolError("compressed Arrow bodies are not accepted")
+        if not 0 <= rows <= MAX_DECODED // 8:
+            raise ProtocolError(f"an Arrow batch declares {rows} rows")
+
+
+def _batch_header(meta: bytes) -> tuple[int, bool]:
+    """(declared rows, compressed?) from an Arrow IPC ``Message`` flatbuffer holding a record
+    or dictionary batch (Message.fbs: header_type is field 1, header 2; RecordBatch: length 0,
+    compression 3; DictionaryBatch: data 1)."""
+    try:
+        def field_at(table: int, index: int) -> int | None:
+            vtable = table - struct.unpack_from("<i", meta, table)[0]
+            size = struct.unpack_from("<H", meta, vtable)[0]
+            slot = 4 + 2 * index
+            offset = struct.unpack_from("<H", meta, vtable + slot)[0] if slot + 2 <= size else 0
+            return table + offset if offset else None
+
+        def table_at(table: int, index: int) -> int:
+            where = field_at(table, index)
+            if where is None:
+                raise ProtocolError("an Arrow batch without its header")
+            return where + int(struct.unpack_from("<I", meta, where)[0])
+
+        root = struct.unpack_from("<I", meta, 0)[0]
+        kind = field_at(root, 1)
+        header = table_at(root, 2)
+        if kind is not None and meta[kind] == 2:  # a DictionaryBatch holds a RecordBatch
+            header = table_at(header, 1)
+        rows = field_at(header, 0)
+        count = struct.unpack_from("<q", meta, rows)[0] if rows is not None else 0
+        return count, field_at(header, 3) is not None
+    except (struct.error, IndexError) as exc:
+        raise ProtocolError(f"bad Arrow message: {exc}") from exc
+
+
+def _accepted(arrow_type: Any, depth: int = 0) -> bool:
+    """Whether an Arrow type is one plain data uses, nested no deeper than the cap: no
+    extension, run-end-encoded, view, union, map or fixed-size-list types."""
+    import pyarrow as pa
+    import pyarrow.types as t
+
     if depth > MAX_DEPTH or isinstance(arrow_type, pa.BaseExtensionType):
-        return True
-    children = [arrow_type.field(i).type for i in range(arrow_type.num_fields)]
-    if isinstance(arrow_type, pa.DictionaryType):
-        children += [arrow_type.index_type, arrow_type.value_type]
-    return any(_has_extension(child, depth + 1) for child in children)
+        return False
+    if t.is_dictionary(arrow_type):
+        return _accepted(arrow_type.index_type, depth + 1) and \
+            _accepted(arrow_type.value_type, depth + 1)
+    if t.is_list(arrow_type) or t.is_large_list(arrow_type) or t.is_struct(arrow_type):
+        return all(_accepted(arrow_type.field(i).type, depth + 1)
+                   for i in range(arrow_type.num_fields))
+    return any(check(arrow_type) for check in (
+        t.is_null, t.is_boolean, t.is_integer, t.is_floating, t.is_decimal, t.is_string,
+        t.is_large_string, t.is_binary, t.is_large_binary, t.is_fixed_size_binary, t.is_date,
+        t.is_time, t.is_timestamp, t.is_duration))
+
+
+def _cost(array: Any) -> int:
+    """An upper estimate of the bytes ``to_pandas`` spends on an Arrow array: eight per value
+    at least, a Python object per value where pandas makes one (its data counted once)."""
+    import pyarrow.types as t
+
+    kind, n = array.type, len(array)
+    if t.is_dictionary(kind):
+        return _cost(array.indices) + _cost(array.dictionary)
+    if t.is_list(kind) or t.is_large_list(kind):
+        return 64 * n + _cost(array.values)
+    if t.is_struct(kind):
+        return 64 * n + sum(_cost(array.field(i)) for i in range(kind.num_fields))
+    if t.is_date(kind) or t.is_time(kind):  # pandas makes Python objects of these
+        return 64 * n
+    if t.is_integer(kind) or t.is_floating(kind) or t.is_boolean(kind) or t.is_temporal(kind):
+        return 8 * n
+    return 64 * n + int(array.get_total_buffer_size())
 
 
 def dumps_message(header: dict[str, Any], blobs: list[bytes]) -> bytes:

@@ -142,7 +142,7 @@ class _Worker:
                 self.box.command(worker_boot(), modules),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 cwd=self.dir, env=self.box.env(), start_new_session=True,
-                preexec_fn=sandbox.limiter(spec.limits), close_fds=True,
+                preexec_fn=self.box.preexec(), close_fds=True,
                 pass_fds=self.box.pass_fds(),
             )
         except BaseException:

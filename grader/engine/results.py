@@ -85,6 +85,17 @@ class ExerciseResult:
         pool = attempted or failing
         return pool[0] if pool else None
 
+    @classmethod
+    def from_dict(cls, ex: dict[str, Any]) -> ExerciseResult:
+        """Rebuild an exercise's result from its JSON form (as written by :meth:`to_dict`)."""
+        result = cls(id=ex["id"], title=ex["title"], skill=ex["skill"],
+                     message=ex.get("message", ""), duration=ex.get("duration", 0.0),
+                     skipped=list(ex.get("skipped", [])), unavailable=ex.get("status") == "skipped")
+        fields = TestResult.__dataclass_fields__
+        result.tests = [TestResult(**{k: v for k, v in t.items() if k in fields})
+                        for t in ex.get("tests", [])]
+        return result
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "skill": self.skill, "score": self.score,
                 "max_score": self.max_score, "status": self.status, "message": self.message,
@@ -117,13 +128,5 @@ class RunResult:
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
         """Rebuild a run from its JSON form (as written by :meth:`to_dict`)."""
         run = cls(environment=dict(data.get("environment", {})))
-        for ex in data.get("exercises", []):
-            er = ExerciseResult(id=ex["id"], title=ex["title"], skill=ex["skill"],
-                                message=ex.get("message", ""), duration=ex.get("duration", 0.0),
-                                skipped=list(ex.get("skipped", [])),
-                                unavailable=ex.get("status") == "skipped")
-            fields = TestResult.__dataclass_fields__
-            er.tests = [TestResult(**{k: v for k, v in t.items() if k in fields})
-                        for t in ex.get("tests", [])]
-            run.exercises.append(er)
+        run.exercises = [ExerciseResult.from_dict(ex) for ex in data.get("exercises", [])]
         return run

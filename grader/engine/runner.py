@@ -104,8 +104,13 @@ def grade_exercise(course: Course, ex: Exercise, submission_root: Path,
 
 def grade(course: Course, exercises: Sequence[Exercise], submission_root: Path,
           seed: int | None = None,
-          progress: Callable[[ExerciseResult], None] | None = None) -> RunResult:
-    """Grade the chosen exercises of one submission, each isolated from the others."""
+          progress: Callable[[ExerciseResult], None] | None = None,
+          bounded: bool = False) -> RunResult:
+    """Grade the chosen exercises of one submission, each isolated from the others.
+
+    ``bounded``: each exercise in a child process killed past its deadline or memory limit
+    (:mod:`grader.engine.judge`), as ``grader grade`` and ``check`` do; else in this process.
+    """
     seed = secrets.randbelow(2**31) if seed is None else seed
     hidden = any((course.solution_dir(ex) / "tests").is_dir() for ex in exercises)
     run = RunResult(environment=environment(seed, hidden))
@@ -114,8 +119,23 @@ def grade(course: Course, exercises: Sequence[Exercise], submission_root: Path,
             id=problem.path.parent.name, title="(broken manifest)", skill="",
             message=f"{problem}. Fix the manifest; the other exercises were graded"))
     for ex in exercises:
-        result = grade_exercise(course, ex, submission_root, seed)
+        result = _bounded(course, ex, submission_root, seed) if bounded else \
+            grade_exercise(course, ex, submission_root, seed)
         run.exercises.append(result)
         if progress:
             progress(result)
     return run
+
+
+def _bounded(course: Course, ex: Exercise, submission_root: Path, seed: int) -> ExerciseResult:
+    """One exercise graded by a judge process of its own, stopped from outside if need be."""
+    from grader.engine import judge
+    from grader.sandbox import cgroup
+
+    cgroup.sweep_stale()  # what a grader killed with SIGKILL may have left
+    outcome = judge.Judge(judge.context(), course.root, ex, submission_root, seed).wait()
+    if outcome.result is None:
+        return judge.stopped_result(ex, f"the grader failed on this exercise: {outcome.error}",
+                                    "error")
+    outcome.result.submission_seconds = outcome.submission_seconds or 0.0
+    return outcome.result

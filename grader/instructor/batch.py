@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import multiprocessing
 import os
 import secrets
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.engine import fingerprint
+from grader.engine import fingerprint, judge
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.instructor.gradebook import Grade, Gradebook
+from grader.sandbox import cgroup
 from grader.sandbox.limits import copy_submission
 
 DB_NAME = "gradebook.sqlite"
-RETRIES = 2  # extra attempts for units whose grading process died (not the submission's worker)
 
 
 @dataclass(frozen=True)
@@ -57,6 +53,7 @@ class UnitTiming:
     exercise: str
     wall: float
     submission_seconds: float | None
+    peak_rss_kb: int = 0  # the judge process's peak resident memory
 
 
 @dataclass
@@ -183,31 +180,6 @@ def plan(course: Course, exercises: Sequence[Exercise], submissions: Path, gb: G
     return result
 
 
-# -- the grading process (a child of the pool) ----------------------------------------------------
-
-_COURSES: dict[str, Course] = {}
-
-
-def _child_init() -> None:
-    """Children leave Ctrl-C to the parent, which decides what gets recorded."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def grade_unit(course_root: str, exercise_id: str, stage_root: str,
-               seed: int) -> dict[str, Any]:
-    """Grade one unit in this (child) process; returns the result as plain data."""
-    from grader.engine.runner import grade_exercise
-
-    course = _COURSES.get(course_root)
-    if course is None:
-        course = _COURSES[course_root] = Course.load(Path(course_root))
-    ex = course.get(exercise_id)
-    start = time.monotonic()
-    result = grade_exercise(course, ex, Path(stage_root), seed)
-    return {"result": result.to_dict(), "wall": time.monotonic() - start,
-            "submission_seconds": result.submission_seconds}
-
-
 # -- the parent --------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -291,8 +263,12 @@ def run(course: Course, submissions: Path, db: Path | None = None, jobs: int = 1
             f"grade, {work.up_to_date} up to date" +
             (f", {work.kept_stale} stale kept (--only-missing)" if work.kept_stale else "") +
             f"; seed {the_seed}; {jobs} job{'s' if jobs != 1 else ''}; gradebook {db}")
+        whole_class = not exercise_ids and not student_ids
         if not work.units:
+            if whole_class:  # every unit is graded: earlier interrupted runs are settled
+                gb.settle_runs()
             return summary
+        cgroup.sweep_stale()  # what a grader killed with SIGKILL may have left
         run_id = gb.start_run(jobs, len(work.units), _command_line())
         display = _Display(len(work.units), quiet)
         start = time.monotonic()
@@ -312,6 +288,8 @@ def run(course: Course, submissions: Path, db: Path | None = None, jobs: int = 1
             summary.elapsed = time.monotonic() - start
         if not summary.interrupted:
             gb.finish_run(run_id)
+            if whole_class and not summary.failed:
+                gb.settle_runs()
         for student, ex_id, why in summary.failed:
             say(f"could not grade {student}/{ex_id}: {why}")
         rate = summary.graded / summary.elapsed if summary.elapsed else 0.0
@@ -332,89 +310,65 @@ def _command_line() -> str:
 
 def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current: Current,
                gb: Gradebook, run_id: int, summary: Summary, display: _Display) -> None:
-    """Keep ``jobs`` units in flight; record each as it finishes. A grading process that dies
-    breaks the pool: the units then in flight are retried (RETRIES times) in a fresh pool."""
+    """Keep ``jobs`` units in flight, each in a judge process bounded in time and memory
+    (:mod:`grader.engine.judge`); record each as it finishes, a stopped unit as a grade. A
+    judge that died on its own is tried once more, then recorded. Every wait has a timeout."""
+    from multiprocessing.connection import wait
+
     queue = list(reversed(units))
-    attempts: dict[tuple[str, str], int] = {}
+    retried: set[Unit] = set()
     jobs = max(1, jobs)
-    context = _context()
-    while queue:
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                   initializer=_child_init, max_tasks_per_child=100)
-        running: dict[Future[dict[str, Any]], Unit] = {}
-        try:
-            while queue or running:
-                while queue and len(running) < jobs:
-                    unit = queue.pop()
-                    running[pool.submit(grade_unit, str(course.root), unit.exercise,
-                                        str(unit.stage), seed)] = unit
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                broken = False
-                for future in finished:
-                    unit = running.pop(future)
-                    try:
-                        answer = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        key = (unit.student, unit.exercise)
-                        attempts[key] = attempts.get(key, 0) + 1
-                        if attempts[key] <= RETRIES:
-                            queue.append(unit)
-                        else:
-                            summary.failed.append((*key, "its grading process died"))
-                            display.advance(f"{unit.student}/{unit.exercise} failed")
-                        continue
-                    except Exception as exc:  # an engine failure is not the student's grade
-                        summary.failed.append((unit.student, unit.exercise, repr(exc)))
-                        display.advance(f"{unit.student}/{unit.exercise} failed")
-                        continue
-                    record_answer(gb, unit, answer, current, run_id, summary, display)
-                if broken:
-                    queue.extend(running.values())  # in flight in the dead pool: not charged
-                    running.clear()
-                    break
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            for child in multiprocessing.active_children():  # only this batch's pool
-                child.terminate()
-            raise
-        pool.shutdown(wait=True)
+    ctx = judge.context(fork=False)
+    running: dict[judge.Judge, Unit] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                unit = queue.pop()
+                running[judge.Judge(ctx, course.root, course.get(unit.exercise), unit.stage,
+                                    seed, jobs)] = unit
+            wait([w for j in running for w in j.waitables], timeout=judge.POLL_SECONDS)
+            for unit_judge in list(running):
+                outcome = unit_judge.poll()
+                if outcome is None:
+                    continue
+                unit = running.pop(unit_judge)
+                if outcome.crashed and unit not in retried:  # once: the machine may be at fault
+                    retried.add(unit)
+                    queue.append(unit)
+                    continue
+                if outcome.result is None:  # an engine failure is not the student's grade
+                    summary.failed.append((unit.student, unit.exercise, outcome.error))
+                    display.advance(f"{unit.student}/{unit.exercise} failed")
+                    continue
+                record_outcome(gb, unit, outcome, current, run_id, summary, display)
+    finally:
+        for unit_judge in running:  # interrupted: end every unit still in flight
+            unit_judge.kill()
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """Fork children from a clean server with the engine imported once (the parent itself has
-    threads: the progress bar); spawn where forkserver does not exist."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(
-        ["grader.instructor.batch", "grader.engine.runner", "grader.engine.plugin"])
-    return context
-
-
-def record_answer(gb: Gradebook, unit: Unit, answer: dict[str, Any], current: Current,
-                  run_id: int, summary: Summary, display: _Display) -> None:
+def record_outcome(gb: Gradebook, unit: Unit, outcome: judge.Outcome, current: Current,
+                   run_id: int, summary: Summary, display: _Display) -> None:
     """One finished unit: into the gradebook (its own transaction), the summary, the display."""
-    _record(gb, unit, answer, current, run_id)
+    assert outcome.result is not None
+    _record(gb, unit, outcome, current, run_id)
     summary.graded += 1
-    summary.timings.append(UnitTiming(unit.student, unit.exercise, float(answer["wall"]),
-                                      answer.get("submission_seconds")))
-    result = answer["result"]
+    summary.timings.append(UnitTiming(unit.student, unit.exercise, outcome.wall,
+                                      outcome.submission_seconds, outcome.peak_rss_kb))
     display.advance(f"{unit.student}/{unit.exercise} "
-                    f"{result['score']:g}/{result['max_score']:g}")
+                    f"{outcome.result.score:g}/{outcome.result.max_score:g}")
 
 
-def _record(gb: Gradebook, unit: Unit, answer: dict[str, Any], current: Current,
+def _record(gb: Gradebook, unit: Unit, outcome: judge.Outcome, current: Current,
             run_id: int) -> None:
-    result = answer["result"]
+    assert outcome.result is not None
+    result = outcome.result.to_dict()
     gb.record(Grade(
         student=unit.student, exercise=unit.exercise, score=float(result["score"]),
         max_score=float(result["max_score"]), status=str(result["status"]), result=result,
         submission_hash=unit.submission_hash,
         course_hash=current.course_hashes[unit.exercise], grader=current.grader,
         environment=fingerprint.environment(), env_hash=current.env_hash, seed=current.seed,
-        duration=float(answer["wall"]), submission_seconds=answer.get("submission_seconds"),
-        run_id=run_id))
+        duration=outcome.wall, submission_seconds=outcome.submission_seconds, run_id=run_id))
 
 
 def status(course: Course, gb: Gradebook) -> list[tuple[Grade, list[str]]]:

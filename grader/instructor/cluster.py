@@ -15,7 +15,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +76,6 @@ def _unpack(packed: Mapping[str, Any], into: Path) -> None:
 
 # -- on the worker ---------------------------------------------------------------------------
 
-_POOL: list[ProcessPoolExecutor] = []
-
-
 def _course_root() -> Path:
     from grader.engine.course import Course
 
@@ -131,25 +127,37 @@ def describe_worker() -> dict[str, Any]:
 
 def grade_packed(packed: Mapping[str, Any], exercise_id: str, seed: int,
                  expected: Expected) -> dict[str, Any]:
-    """A Dask task: check this worker matches, unpack, grade in a child process, answer."""
-    from grader.instructor.batch import _child_init, _context, grade_unit
+    """A Dask task: check this worker matches, unpack, grade in a bounded judge, answer."""
+    from grader.engine import judge
+    from grader.engine.course import Course
 
     problems = differences(expected, [exercise_id])
     if problems:
         raise ClusterError("this worker differs from the instructor's machine: "
                            + "; ".join(problems))
-    if not _POOL:  # one grading process per worker process, forked from a warm server
-        _POOL.append(ProcessPoolExecutor(max_workers=1, mp_context=_context(),
-                                         initializer=_child_init))
+    course = Course.load(_course_root())
     stage = Path(tempfile.mkdtemp(prefix="grader-unit-"))
     try:
         _unpack(packed, stage)
-        answer = _POOL[0].submit(grade_unit, str(_course_root()), exercise_id, str(stage),
-                                 seed).result()
+        outcome = judge.Judge(judge.context(fork=False), course.root, course.get(exercise_id),
+                              stage, seed).wait()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    answer["worker"] = describe_worker()
-    return answer
+    return {"result": outcome.result.to_dict() if outcome.result else None,
+            "wall": outcome.wall, "peak_rss_kb": outcome.peak_rss_kb,
+            "submission_seconds": outcome.submission_seconds, "error": outcome.error,
+            "worker": describe_worker()}
+
+
+def _outcome(answer: Mapping[str, Any]) -> Any:
+    """A worker's answer as the judge's Outcome, as a local unit would end."""
+    from grader.engine import judge
+    from grader.engine.results import ExerciseResult
+
+    result = answer.get("result")
+    return judge.Outcome(ExerciseResult.from_dict(result) if result else None,
+                         float(answer["wall"]), int(answer.get("peak_rss_kb", 0)),
+                         answer.get("submission_seconds"), str(answer.get("error", "")))
 
 
 def worker_command(scheduler: str, course_root: Path, processes: int
@@ -169,7 +177,7 @@ def dask_setup(worker: Any) -> None:
     """Dask's preload hook: fail fast without a course, and import the engine once."""
     import importlib
 
-    for name in ("grader.engine.runner", "grader.engine.plugin", "grader.instructor.batch"):
+    for name in ("grader.engine.judge", "grader.engine.runner", "grader.engine.plugin"):
         importlib.import_module(name)  # once here, inherited by every forked grading process
 
     _course_root()
@@ -224,7 +232,7 @@ def grade_units(address: str, course: Any, units: list[Any], seed: int, current:
     from distributed import as_completed
 
     from grader.engine import fingerprint
-    from grader.instructor.batch import record_answer
+    from grader.instructor.batch import record_outcome
 
     expected = Expected(dict(current.course_hashes), current.grader,
                         dict(fingerprint.environment()), require_tier)
@@ -246,4 +254,9 @@ def grade_units(address: str, course: Any, units: list[Any], seed: int, current:
                 summary.failed.append((unit.student, unit.exercise, why))
                 display.advance(f"{unit.student}/{unit.exercise} failed")
                 continue
-            record_answer(gb, unit, answer, current, run_id, summary, display)
+            outcome = _outcome(answer)
+            if outcome.result is None:  # the engine failed on the worker: not a grade
+                summary.failed.append((unit.student, unit.exercise, outcome.error))
+                display.advance(f"{unit.student}/{unit.exercise} failed")
+                continue
+            record_outcome(gb, unit, outcome, current, run_id, summary, display)

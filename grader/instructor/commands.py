@@ -168,7 +168,7 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
     with Gradebook(path) as gb:
         rows = status(course, gb)
         cols = columns(course, gb)
-        runs = gb.runs()
+        interrupted = gb.unfinished_runs()
         late = late_students(gb)
     console = Console(highlight=False)
     if args.stale:
@@ -209,7 +209,6 @@ def gradebook(course: Course, args: argparse.Namespace) -> int:
     if stale:
         console.print(text(f"* {stale} stale grades: `grader gradebook {args.db} --stale` says "
                            "why; `grader batch` regrades them", line=True))
-    interrupted = [r for r in runs if not r["finished_at"]]
     if interrupted:
         console.print(f"{len(interrupted)} batch runs did not finish; rerun `grader batch` to "
                       "complete them")

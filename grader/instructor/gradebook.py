@@ -159,6 +159,18 @@ class Gradebook:
         """Every batch run, oldest first."""
         return [dict(r) for r in self.db.execute("SELECT * FROM runs ORDER BY id")]
 
+    def settle_runs(self) -> None:
+        """Every unit is graded now: earlier runs that did not finish need no rerun."""
+        last = self.db.execute("SELECT MAX(id) FROM runs").fetchone()[0]
+        if last is not None:
+            self.set_meta("settled_through", str(last))
+
+    def unfinished_runs(self) -> list[dict[str, Any]]:
+        """Runs that were interrupted (no finish time) and that no later run has made up for:
+        a whole-class run that finished, or found nothing left to grade, settles them."""
+        settled = int(self.meta("settled_through") or 0)
+        return [r for r in self.runs() if not r["finished_at"] and r["id"] > settled]
+
     # -- grades --------------------------------------------------------------------------------
 
     def record(self, grade: Grade) -> None:

@@ -27,12 +27,12 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from grader.sandbox import landlock, seccomp
+from grader.sandbox import cgroup, landlock, seccomp
 from grader.sandbox import limits as sandbox
 
 ENV_VAR = "GRADER_ISOLATION"
@@ -199,6 +199,7 @@ class Box:
     _root_fd: int | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _watchdog: sandbox.Watchdog | None = field(default=None, init=False, repr=False)
+    group: cgroup.Group | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.network not in NETWORKS:
@@ -212,7 +213,9 @@ class Box:
     # -- starting -----------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Make the copied submission usable by the worker's uid (before start)."""
+        """Make the copied submission usable by the worker's uid, and its cgroup (before start)."""
+        if not self.probing:
+            self.group = cgroup.Group.make("worker")
         source = self.host_root / "submission"
         if self.tier.name == "A":
             for path in [source, *source.rglob("*")]:
@@ -234,6 +237,10 @@ class Box:
         if self.tier.name != "C":
             env.update(USER="learner", LOGNAME="learner")  # its uid has no passwd entry
         return env
+
+    def preexec(self) -> Callable[[], None]:
+        """What the worker's process runs before exec: rlimits, and entering its cgroup."""
+        return sandbox.limiter(self.limits, self.group.path if self.group else None)
 
     def pass_fds(self) -> tuple[int, ...]:
         """Descriptors bubblewrap needs (its info pipe)."""
@@ -400,6 +407,8 @@ class Box:
 
     def kill(self, leader: int) -> None:
         """SIGKILL everything the worker started: its PID namespace (tier A), group, session."""
+        if self.group is not None:  # everything it started, even outside its session
+            self.group.kill()
         with self._lock:
             pidfd = self._child()
         if pidfd is not None:
@@ -411,6 +420,9 @@ class Box:
         """Stop watching and release descriptors (after the worker was killed and reaped)."""
         if self._watchdog is not None:
             self._watchdog.stop()
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
         with self._lock:
             for fd in (self._info, self._pidfd, self._root_fd):
                 if fd is not None:

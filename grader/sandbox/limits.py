@@ -284,20 +284,49 @@ def scrubbed_env(home: Path) -> dict[str, str]:
         "TRANSFORMERS_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
         "MPLBACKEND": "Agg",
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+        **thread_env(),
     }
 
 
-def limiter(limits: Limits) -> Callable[[], None]:
-    """A pre-exec function that applies rlimits in the child before it runs Python.
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "RAYON_NUM_THREADS")
+JOBS_VAR = "GRADER_JOBS"  # set by ``grader batch --jobs N`` for the grading processes it starts
+
+
+def threads_per_worker(jobs: int | None = None) -> int:
+    """How many threads each worker's numeric libraries may use: the cores this process may run
+    on shared among the units graded at once (``GRADER_JOBS``), never fewer than one."""
+    if jobs is None:
+        try:
+            jobs = int(os.environ.get(JOBS_VAR, "1"))
+        except ValueError:
+            jobs = 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+    return max(1, cores // max(1, jobs))
+
+
+def thread_env(jobs: int | None = None) -> dict[str, str]:
+    """OpenMP (torch too), MKL, OpenBLAS, numexpr, Accelerate and Rayon thread counts."""
+    count = str(threads_per_worker(jobs))
+    return dict.fromkeys(THREAD_VARS, count)
+
+
+def limiter(limits: Limits, cgroup: str | None = None) -> Callable[[], None]:
+    """A pre-exec function that applies rlimits in the child before it runs Python, and moves
+    it into its own cgroup (``cgroup``: that cgroup's folder) where the grader made one.
 
     On Linux the worker also dies with the grader (``PR_SET_PDEATHSIG``): a grader killed with
     SIGKILL must not leave a looping submission behind.
     """
     prctl = _linux_prctl()
     parent = os.getpid()
+    procs = os.path.join(cgroup, "cgroup.procs") if cgroup else None
 
     def apply() -> None:
+        if procs is not None:
+            with open(procs, "w") as fh:
+                fh.write("0")
         mb = 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
@@ -313,6 +342,16 @@ def limiter(limits: Limits) -> Callable[[], None]:
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent ends (Linux); exit at once if
+    ``parent`` has already gone."""
+    prctl = _linux_prctl()
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _linux_prctl() -> Callable[[int, int], int] | None:
