@@ -66,14 +66,15 @@ lab: $(STAMP) $(DATA) ## Open JupyterLab at the course, on the first notebook (E
 	$(BIN)/jupyter lab --ServerApp.root_dir=. $(LAB_NOTEBOOK) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # Tests that grade the course's exercises: independent and CPU-bound, so they run on up to four
-# cores; the engine's tests (process hunting, timing, attacks) run alone first.
+# cores (GRADER_JOBS shares the cores' threads among them); the engine's tests (process hunting,
+# timing, attacks) run alone first.
 EXERCISE_TESTS := $(wildcard tests/test_content.py tests/test_known_bad.py tests/test_notebooks.py tests/test_saved_model.py)
 JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 
 test: $(STAMP) $(DATA) $(REF_MODEL) lint ## Run the project's own tests (engine, golden, attacks, content, notebooks)
 	$(BIN)/python -m pytest -q -m "not slow and not browser" --durations=10 $(addprefix --ignore=,$(EXERCISE_TESTS))
 ifneq ($(EXERCISE_TESTS),)
-	$(BIN)/python -m pytest -q -m "not slow" --durations=10 -n $(JOBS) $(EXERCISE_TESTS)
+	GRADER_JOBS=$(JOBS) $(BIN)/python -m pytest -q -m "not slow" --durations=10 -n $(JOBS) $(EXERCISE_TESTS)
 endif
 
 test-browser: $(STAMP) ## JupyterLab and feedback pages in Chromium (needs chromium and .[browser])
