@@ -160,7 +160,8 @@ def test_no_rows_and_untouched_input(submission, support, grading_seed):
         expect(got == [], f"{name}(model, []) returned {support._short(got)}; with no rows it "
                           "should return an empty array")
     problem = support.proba_problem(results[2], pipeline.predict_proba(rows),
-                                    "predictProba on 5 rows", support.skipped_scaler(pipeline, rows))
+                                    "predictProba on 5 rows",
+                                    support.skipped_scaler(pipeline, rows))
     expect(problem is None, problem)
     expect(not results[2].get("mutated"),
            "predictProba changed the rows (or the model) it was given: the caller still needs "
