@@ -50,7 +50,7 @@ def test_unseen_categories_and_missing_values(submission, support, table, hidden
                              "train_and_predict on rows with unseen categories")
 
 
-# fails for: tuned-to-visible-rows, no-model
+# fails for: trained-on-test-data, tuned-to-visible-rows, no-model
 @pytest.mark.task("cross-validate")
 @pytest.mark.points(1)
 @pytest.mark.requires("test_cross_validate_scores_held_out_folds",
