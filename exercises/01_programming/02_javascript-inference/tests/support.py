@@ -82,6 +82,11 @@ def skipped_scaler(pipeline: Any, rows: np.ndarray) -> np.ndarray:
     return pipeline.named_steps["model"].predict_proba(rows)
 
 
+def skipped_scaler_labels(pipeline: Any, rows: np.ndarray) -> list[Any]:
+    """The labels the model predicts when the StandardScaler step is (wrongly) skipped."""
+    return pipeline.named_steps["model"].predict(rows).tolist()
+
+
 def describe_model(model_json: dict[str, Any]) -> str:
     """A model in a few words: its head and its classes."""
     head = model_json["steps"][-1]
@@ -162,33 +167,77 @@ def proba_problem(result: dict[str, Any], want: np.ndarray, what: str,
     diff = np.abs(matrix - want)
     if diff.max() > TOLERANCE:
         rows = int((diff.max(axis=1) > TOLERANCE).sum())
+        measured = (f"{rows} of {len(want)} rows differ from scikit-learn's predict_proba by "
+                    f"more than {TOLERANCE:g}, up to {diff.max():.3g}")
+        mistake = _named_mistake(matrix, want, unscaled)
+        if mistake:
+            return f"{what}: {mistake} ({measured})"
         sums = np.abs(matrix.sum(axis=1) - 1).max()
-        extra = (" (and the rows do not sum to 1)" if sums > 1e-6 else "")
-        if unscaled is not None and np.abs(matrix - unscaled).max() <= TOLERANCE:
-            extra += (". They match the model applied to the raw features: run the "
-                      "standard_scaler step first")
-        return (f"{what}: {rows} of {len(want)} rows differ from scikit-learn's predict_proba by "
-                f"more than {TOLERANCE:g} (up to {diff.max():.3g}){extra}")
+        extra = (" (and the rows do not sum to 1: end with softmax, or [1 - p, p] for one coef "
+                 "row)" if sums > 1e-6 else "")
+        return f"{what}: {measured}{extra}"
     if result.get("mutated"):
         return f"{what} changed the rows it was given: build new arrays instead"
     return None
 
 
-def labels_problem(result: dict[str, Any], want: list[Any], what: str) -> str | None:
-    """What is wrong with predict's labels compared with scikit-learn's, or None."""
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.abs(a - b).max() <= TOLERANCE)
+
+
+def _named_mistake(matrix: np.ndarray, want: np.ndarray,
+                   unscaled: np.ndarray | None) -> str | None:
+    """The usual mistake behind wrong probabilities, in the learner's terms, when we see one."""
+    if unscaled is not None and _close(matrix, unscaled):
+        return ("you skipped the standard_scaler step: these are the model's probabilities for "
+                "the raw features. Standardise the rows first, then apply the model")
+    if want.shape[1] == 2 and _close(matrix, want[:, ::-1]):
+        return ("predict_proba has its two columns swapped: column i must be the probability "
+                "of model.classes[i], and with one coef row p = sigmoid(z) is the probability "
+                "of classes[1], so each row is [1 - p, p]")
+    if want.shape[1] > 2:
+        order = [int(np.abs(want - matrix[:, [j]]).max(axis=0).argmin())
+                 for j in range(want.shape[1])]
+        if sorted(order) == list(range(want.shape[1])) and _close(matrix, want[:, order]):
+            return ("the columns are in the wrong order: column i must be the probability of "
+                    "model.classes[i], in the order of coef's rows (or the last layer's units)")
+    return None
+
+
+def labels_problem(result: dict[str, Any], want: list[Any], what: str,
+                   classes: list[Any] | None = None,
+                   unscaled: list[Any] | None = None) -> str | None:
+    """What is wrong with predict's labels compared with scikit-learn's, or None.
+
+    ``classes`` (the model's) and ``unscaled`` (the labels with the scaler skipped) let the
+    message name the usual mistakes.
+    """
     got, error = outcome(result, what)
     if error:
         return error
     if type(got) is not list or len(got) != len(want):
         return f"{what} returned {_short(got)}; expected {len(want)} class labels"
     wrong = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g != w]
-    if wrong:
-        sample = got[wrong[0]]
-        hint = (" It returned a position; return model.classes[position]"
-                if isinstance(sample, (int, float)) and not isinstance(sample, bool) else "")
-        return (f"{what}: {len(wrong)} of {len(want)} labels differ from scikit-learn's predict "
-                f"(for example it returned {sample!r}).{hint}")
-    return None
+    if not wrong:
+        return None
+    sample = got[wrong[0]]
+    measured = (f"{len(wrong)} of {len(want)} labels differ from scikit-learn's predict, for "
+                f"example {sample!r} where it says {want[wrong[0]]!r}")
+    if classes is not None and all(
+            type(g) is int and 0 <= g < len(classes) and classes[g] == w
+            for g, w in zip(got, want, strict=True)):
+        return (f"{what} returned positions instead of class labels ({measured}): return "
+                "model.classes[position]")
+    if unscaled is not None and got == unscaled and len(set(map(str, unscaled))) > 1:
+        return (f"{what}: you skipped the standard_scaler step: these are the model's labels for "
+                f"the raw features ({measured}). Standardise the rows first")
+    if classes is not None and len(classes) == 2 and all(
+            g in classes and g != w for g, w in zip(got, want, strict=True)):
+        return (f"{what} always picks the other class ({measured}): the probability of "
+                "model.classes[1] is sigmoid(z), so pick classes[1] when it is the larger")
+    hint = (" It returned a position; return model.classes[position]"
+            if isinstance(sample, (int, float)) and not isinstance(sample, bool) else "")
+    return f"{what}: {measured}.{hint}"
 
 
 def _short(value: Any, limit: int = 120) -> str:

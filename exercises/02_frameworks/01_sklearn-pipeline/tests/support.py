@@ -108,14 +108,32 @@ def permuted_labels(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     return out
 
 
-_SKLEARN_CLASS = re.compile(r"^sklearn(\.[A-Za-z_]\w*)+\.[A-Z]\w*$")
+_SKLEARN_NAME = re.compile(r"^sklearn(\.[A-Za-z_]\w*)+$")
+
+
+def _is_sklearn_class(name: str) -> bool:
+    """Whether ``name`` is the import path of a class scikit-learn defines.
+
+    Some are lower-case (``make_column_selector``), so the name's case cannot tell; only
+    scikit-learn's own modules are imported, never a module the file names elsewhere.
+    """
+    if not _SKLEARN_NAME.match(name):
+        return False
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        return False
+    return isinstance(found, type) and found.__module__.split(".")[0] == "sklearn"
 
 
 def unsafe_types(untrusted: list[str]) -> list[str]:
     """Types in a skops file outside the allow-list: numpy dtypes, ufuncs and sklearn classes."""
     bad = []
     for name in untrusted:
-        if name == "numpy.dtype" or _SKLEARN_CLASS.match(name):
+        if name == "numpy.dtype" or _is_sklearn_class(name):
             continue
         if name.startswith("numpy.") and isinstance(getattr(np, name[6:], None), np.ufunc):
             continue

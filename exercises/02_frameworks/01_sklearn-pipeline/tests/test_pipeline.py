@@ -15,6 +15,7 @@ def table(support, exercise_dir):
     return support.load_train(exercise_dir)
 
 
+# fails for: no-model
 @pytest.mark.task("build-pipeline")
 @pytest.mark.points(2)
 def test_pipeline_structure(submission, support, table):
@@ -66,27 +67,10 @@ def _check_cv(result, n_splits: int) -> list[float]:
     return [float(v) for v in values]
 
 
+# fails for: trained-on-test-data, scaler-fit-on-all-data, no-model
 @pytest.mark.task("cross-validate")
 @pytest.mark.points(1)
-def test_cross_validate_returns_mean_and_spread(submission, support, table, grading_seed):
-    sample, _ = support.split(table, grading_seed + 4, n_test=len(table) // 2)
-    _check_cv(submission.cross_validate(sample, n_splits=4, seed=grading_seed % 1000), 4)
-
-
-@pytest.mark.task("cross-validate")
-@pytest.mark.points(1)
-def test_cross_validate_is_seeded(submission, support, table, grading_seed):
-    seed = grading_seed % 1000
-    table, _ = support.split(table, grading_seed + 5, n_test=len(table) - 1500)
-    first = _check_cv(submission.cross_validate(table, n_splits=3, seed=seed), 3)
-    again = _check_cv(submission.cross_validate(table, n_splits=3, seed=seed), 3)
-    expect(first == again, f"cross_validate gave different scores for the same seed ({first} "
-           f"then {again}): pass the seed to StratifiedKFold(random_state=seed) and to any "
-           "model with randomness")
-
-
-@pytest.mark.task("cross-validate")
-@pytest.mark.points(1)
+@pytest.mark.requires("test_roc_auc_on_a_seeded_split")
 def test_cross_validate_scores_held_out_folds(submission, support, table, grading_seed):
     from sklearn.model_selection import StratifiedKFold
 
@@ -115,6 +99,30 @@ def test_cross_validate_scores_held_out_folds(submission, support, table, gradin
            f"{np.round(measured, 3).tolist()}.{why}")
 
 
+# fails for: no-model, trained-on-test-data
+@pytest.mark.task("cross-validate")
+@pytest.mark.points(1)
+@pytest.mark.requires("test_cross_validate_scores_held_out_folds")
+def test_cross_validate_returns_mean_and_spread(submission, support, table, grading_seed):
+    sample, _ = support.split(table, grading_seed + 4, n_test=len(table) // 2)
+    _check_cv(submission.cross_validate(sample, n_splits=4, seed=grading_seed % 1000), 4)
+
+
+# fails for: no-model, trained-on-test-data
+@pytest.mark.task("cross-validate")
+@pytest.mark.points(1)
+@pytest.mark.requires("test_cross_validate_scores_held_out_folds")
+def test_cross_validate_is_seeded(submission, support, table, grading_seed):
+    seed = grading_seed % 1000
+    table, _ = support.split(table, grading_seed + 5, n_test=len(table) - 1500)
+    first = _check_cv(submission.cross_validate(table, n_splits=3, seed=seed), 3)
+    again = _check_cv(submission.cross_validate(table, n_splits=3, seed=seed), 3)
+    expect(first == again, f"cross_validate gave different scores for the same seed ({first} "
+           f"then {again}): pass the seed to StratifiedKFold(random_state=seed) and to any "
+           "model with randomness")
+
+
+# fails for: predicts-majority-class, no-model
 @pytest.mark.task("train-and-predict")
 @pytest.mark.points(2)
 def test_roc_auc_on_a_seeded_split(submission, support, table, grading_seed):
@@ -129,8 +137,10 @@ def test_roc_auc_on_a_seeded_split(submission, support, table, grading_seed):
            + support.constant_hint(proba))
 
 
+# fails for: predicts-majority-class, no-model
 @pytest.mark.task("train-and-predict")
 @pytest.mark.points(1)
+@pytest.mark.requires("test_roc_auc_on_a_seeded_split")
 def test_same_seed_same_predictions(submission, support, table, grading_seed):
     train, test = support.split(table, grading_seed + 1, n_test=500)
     call = "train_and_predict(train_df, test_features_df, seed=7)"
@@ -143,8 +153,10 @@ def test_same_seed_same_predictions(submission, support, table, grading_seed):
            "every estimator with a random_state")
 
 
+# fails for: scaler-fit-on-all-data, no-model
 @pytest.mark.task("no-leakage")
 @pytest.mark.points(2)
+@pytest.mark.requires("test_roc_auc_on_a_seeded_split")
 def test_test_rows_do_not_influence_each_other(submission, support, table, grading_seed):
     train, test = support.split(table, grading_seed + 2, n_test=1000)
     half = len(test) // 2
@@ -181,8 +193,10 @@ def _fit_and_save(submission, support, table, grading_seed):
     return X_test, preds
 
 
+# fails for: pickled-model, no-model
 @pytest.mark.task("persist")
 @pytest.mark.points(2)
+@pytest.mark.requires("test_pipeline_structure")
 def test_model_file_is_safe_and_reproduces_predictions(submission, support, table,
                                                        grading_seed):
     X_test, preds = _fit_and_save(submission, support, table, grading_seed)
@@ -211,8 +225,10 @@ def test_model_file_is_safe_and_reproduces_predictions(submission, support, tabl
            f"from the model you saved (by up to {gap:.3g}): save the fitted pipeline itself")
 
 
+# fails for: pickled-model, no-model
 @pytest.mark.task("persist")
 @pytest.mark.points(1)
+@pytest.mark.requires("test_pipeline_structure")
 def test_load_model_reproduces_predictions(submission, support, table, grading_seed):
     X_test, preds = _fit_and_save(submission, support, table, grading_seed)
     reloaded = support.as_probabilities(

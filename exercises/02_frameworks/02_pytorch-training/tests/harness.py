@@ -172,10 +172,37 @@ def evaluation_results(images: np.ndarray, labels: np.ndarray, seed: int) -> dic
             "logits": _logits(model, images)}
 
 
+class _FirstModel:
+    """Notes the weights of the first DigitNet built while it is active (fit's starting point)."""
+
+    def __init__(self, cls: Any) -> None:
+        self.cls, self.original = cls, getattr(cls, "__init__", None)
+        self.state: dict[str, np.ndarray] | None = None
+
+    def __enter__(self) -> _FirstModel:
+        if not isinstance(self.cls, type):  # DigitNet is not a class: nothing to watch
+            self.original = None
+            return self
+        original, box = self.original, self
+
+        def init(model: nn.Module, *args: Any, **kwargs: Any) -> None:
+            original(model, *args, **kwargs)
+            if box.state is None:
+                box.state = _state(model)
+
+        self.cls.__init__ = init  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.original is not None:
+            self.cls.__init__ = self.original  # type: ignore[method-assign]
+
+
 def run_fit(train_images: np.ndarray, train_labels: np.ndarray, val_images: np.ndarray,
             val_labels: np.ndarray, test_images: np.ndarray, seed: int, max_epochs: int,
             patience: int) -> dict[str, Any]:
-    """Run the learner's ``fit``; return its history, weights, and predictions for test images."""
+    """Run the learner's ``fit``; return its history, its starting and final weights, and the
+    returned model's outputs on the validation images and predictions for the test images."""
     learner = _learner()
     loss_fn = nn.CrossEntropyLoss()
     x, y = _batch(train_images, train_labels)
@@ -186,15 +213,19 @@ def run_fit(train_images: np.ndarray, train_labels: np.ndarray, val_images: np.n
         with torch.no_grad():
             loss_before = float(loss_fn(untrained(x), y).item())
     torch.seed()  # fit must seed itself: leave no seeded global state behind for it
-    model, history = learner.fit(train_images, train_labels, val_images, val_labels, seed=seed,
-                                 max_epochs=max_epochs, patience=patience)
+    with _FirstModel(learner.DigitNet) as first:
+        model, history = learner.fit(train_images, train_labels, val_images, val_labels,
+                                     seed=seed, max_epochs=max_epochs, patience=patience)
     model.eval()
     with torch.no_grad():
         loss_after = float(loss_fn(model(x), y).item())
+    state = _state(model)
+    val_logits = _logits(model, val_images)
     model.eval()
     predicted = learner.predict(model, test_images)
-    return {"history": history, "state": _state(model), "loss_before": loss_before,
-            "loss_after": loss_after, "predicted": np.asarray(predicted)}
+    return {"history": history, "state": state, "initial_state": first.state,
+            "loss_before": loss_before, "loss_after": loss_after, "val_logits": val_logits,
+            "predicted": np.asarray(predicted)}
 
 
 def save_trained(images: np.ndarray, labels: np.ndarray, path: str,

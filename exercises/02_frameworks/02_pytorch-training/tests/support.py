@@ -82,3 +82,34 @@ def same_weights(a: dict, b: dict) -> tuple[bool, str]:
             gap = float(np.abs(a[name].astype(np.float64) - b[name].astype(np.float64)).max())
             return False, f"{name} differs by up to {gap:.3g}"
     return True, ""
+
+
+def cross_entropy(logits: object, labels: np.ndarray) -> float:
+    """Mean cross-entropy of ``logits`` (N, 10) against ``labels``, computed here in float64."""
+    expect(isinstance(logits, np.ndarray) and logits.shape == (len(labels), 10),
+           "the model fit() returned does not map a batch of N images to (N, 10) logits")
+    assert isinstance(logits, np.ndarray)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+
+def weight_change(before: dict | None, after: dict) -> float:
+    """How far training moved the floating-point weights: the L2 norm of the difference."""
+    if not before or set(before) != set(after):
+        return float("nan")
+    total = 0.0
+    for name, start in before.items():
+        end = after[name]
+        if start.dtype.kind == "f" and start.shape == end.shape:
+            total += float(((end.astype(np.float64) - start.astype(np.float64)) ** 2).sum())
+    return total ** 0.5
+
+
+def renaming(seed: int) -> np.ndarray:
+    """A seeded new name for each digit, none keeping its own (a derangement of 0..9)."""
+    rng = np.random.default_rng(seed)
+    while True:
+        names = rng.permutation(10)
+        if not (names == np.arange(10)).any():
+            return names

@@ -11,6 +11,9 @@ OVERFIT_STEPS = 100
 OVERFIT_LOSS = 0.05  # the reference gets below 0.01 on 32 digits in 100 steps
 MAX_EPOCHS, PATIENCE = 100, 4
 PUBLIC_MIN_ACCURACY = 0.92  # the reference scores about 0.97
+SMALL, GROWTH = 64, 2.0  # one epoch on every training image vs. on 64 of them (see README)
+CHANCE_MAX = 0.25  # true names after renaming every digit: the reference gets about 0.01
+BEST_LOSS_TOLERANCE = 0.005  # relative; the reference's history matches to about 1e-6
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +28,7 @@ def trained(submission, data, grading_seed):
                                       data.test_x, grading_seed % 1000, MAX_EPOCHS, PATIENCE)
 
 
+# fails for: lazy-constant
 @pytest.mark.task("dataset")
 @pytest.mark.points(1)
 def test_dataset_serves_scaled_tensors(submission, data):
@@ -50,6 +54,7 @@ def test_dataset_serves_scaled_tensors(submission, data):
                f"{int(item['y'])}, but image {i}'s label is {int(data.train_y[i])}")
 
 
+# fails for: lazy-constant, no-dropout-or-batchnorm
 @pytest.mark.task("model")
 @pytest.mark.points(1)
 def test_model_shape_and_layers(submission, data, grading_seed):
@@ -68,6 +73,7 @@ def test_model_shape_and_layers(submission, data, grading_seed):
            "must compute the output from its input x")
 
 
+# fails for: predicts-majority-class, lazy-constant
 @pytest.mark.task("train-step")
 @pytest.mark.points(2)
 def test_overfits_one_batch(submission, data, grading_seed):
@@ -86,6 +92,7 @@ def test_overfits_one_batch(submission, data, grading_seed):
            "and the optimizer's learning rate (Adam with lr=1e-3..1e-2 works)")
 
 
+# fails for: train-step-in-eval-mode, lazy-constant
 @pytest.mark.task("train-step")
 @pytest.mark.points(1)
 def test_train_step_uses_training_mode(submission, data, grading_seed):
@@ -96,6 +103,7 @@ def test_train_step_uses_training_mode(submission, data, grading_seed):
            "train_step, so Dropout and BatchNorm behave as in training")
 
 
+# fails for: no-no-grad, lazy-constant
 @pytest.mark.task("evaluate")
 @pytest.mark.points(1)
 def test_evaluation_tracks_no_gradients(submission, data, grading_seed):
@@ -109,12 +117,15 @@ def test_evaluation_tracks_no_gradients(submission, data, grading_seed):
                "by accident)")
 
 
+# fails for: forgot-model-eval, lazy-constant
 @pytest.mark.task("evaluate")
 @pytest.mark.points(2)
+@pytest.mark.requires("test_model_shape_and_layers")
 def test_evaluation_leaves_dropout_and_batchnorm_alone(submission, data, grading_seed):
     got = submission.harness.probe_evaluation(data.val_x[:100], data.val_y[:100],
                                               grading_seed % 1000)
     for name, seen in got.items():
+        expect(seen["forward_calls"] > 0, f"{name}() never called the model")
         changed = [k for k in seen["changed_state"] if "running" in k or "batches" in k]
         expect(not (seen["dropout_training"] or seen["batchnorm_training"] or changed),
                f"{name}() ran the model in training mode (we handed it a model still in "
@@ -127,6 +138,7 @@ def test_evaluation_leaves_dropout_and_batchnorm_alone(submission, data, grading
                f"({', '.join(seen['changed_state'][:3])}): evaluation must not train")
 
 
+# fails for: lazy-constant
 @pytest.mark.task("evaluate")
 @pytest.mark.points(1)
 def test_evaluate_and_predict_agree(submission, data, grading_seed):
@@ -152,8 +164,38 @@ def test_evaluate_and_predict_agree(submission, data, grading_seed):
            "weight each batch's loss by its size")
 
 
+# fails for: pasted-weights, lazy-constant
 @pytest.mark.task("fit")
 @pytest.mark.points(1)
+def test_fit_trains_on_the_data_it_is_given(submission, support, data, grading_seed):
+    seed = grading_seed % 1000 + 2
+    moved = {}
+    for n in (SMALL, len(data.train_y)):
+        got = submission.harness.run_fit(data.train_x[:n], data.train_y[:n], data.val_x,
+                                         data.val_y, data.test_x[:10], seed, 1, 1)
+        expect(got["initial_state"] is not None, "fit() never built a DigitNet: build the "
+               "model it trains with DigitNet() inside fit")
+        moved[n] = support.weight_change(got["initial_state"], got["state"])
+        expect(moved[n] == moved[n], "the model fit() returned does not have the weights of "
+               "the DigitNet it built (different tensor names or shapes): return the model "
+               "you trained")
+    small, full = moved[SMALL], moved[len(data.train_y)]
+    expect(full > 0, f"fit(max_epochs=1) on {len(data.train_y)} images returned the weights "
+           "it started from: one epoch of train_step calls must change them")
+    expect(full >= GROWTH * small,
+           f"one epoch of fit() moved the weights by {small:.3g} on {SMALL} training images "
+           f"and by only {full:.3g} on {len(data.train_y)} (we expect at least {GROWTH:g} "
+           "times as far, the reference moves them about 7 times as far). Training takes one "
+           "step per mini-batch, so more data must move them further; weights that end in "
+           "the same place whatever the data were not learned from it. Train the DigitNet you "
+           "built on the images you were given, in mini-batches (a DataLoader with "
+           "batch_size around 64), and return it")
+
+
+# fails for: pasted-weights, predicts-majority-class
+@pytest.mark.task("fit")
+@pytest.mark.points(1)
+@pytest.mark.requires("test_fit_trains_on_the_data_it_is_given")
 def test_training_lowers_the_loss(trained):
     history = trained["history"]
     expect(isinstance(history, dict) and {"train_loss", "val_loss"} <= set(history),
@@ -170,8 +212,10 @@ def test_training_lowers_the_loss(trained):
            "value: is the model learning?")
 
 
+# fails for: no-early-stopping, pasted-weights
 @pytest.mark.task("fit")
 @pytest.mark.points(1)
+@pytest.mark.requires("test_fit_trains_on_the_data_it_is_given")
 def test_early_stopping_on_validation_loss(trained):
     val_loss = trained["history"]["val_loss"]
     epochs = len(val_loss)
@@ -184,8 +228,10 @@ def test_early_stopping_on_validation_loss(trained):
            "after `patience` epochs without improvement")
 
 
+# fails for: predicts-majority-class, pasted-weights
 @pytest.mark.task("fit")
 @pytest.mark.points(1)
+@pytest.mark.requires("test_fit_trains_on_the_data_it_is_given")
 def test_accuracy_on_a_seeded_split(support, data, trained):
     predicted = support.predicted_labels(trained["predicted"], len(data.test_y),
                                          "predict(model, test_images)")
@@ -195,8 +241,56 @@ def test_accuracy_on_a_seeded_split(support, data, trained):
            + support.majority_hint(predicted))
 
 
+# fails for: last-epoch-weights, forgot-model-eval, no-early-stopping
+@pytest.mark.task("fit")
+@pytest.mark.points(1)
+@pytest.mark.requires("test_fit_trains_on_the_data_it_is_given",
+                      "test_evaluation_leaves_dropout_and_batchnorm_alone",
+                      "test_evaluate_and_predict_agree")
+def test_fit_returns_its_best_weights(support, data, trained):
+    val_loss = [float(v) for v in trained["history"]["val_loss"]]
+    measured = support.cross_entropy(trained["val_logits"], data.val_y)
+    best = min(val_loss)
+    expect(abs(measured - best) <= 1e-4 + BEST_LOSS_TOLERANCE * best,
+           f"the model fit() returned has a validation loss of {measured:.4f} (we computed it "
+           f"from its outputs on the validation images), but the lowest loss in its history is "
+           f"{best:.4f} (epoch {val_loss.index(best) + 1} of {len(val_loss)})"
+           + (f"; {measured:.4f} is the last epoch's loss: fit() returned the last weights"
+              if abs(measured - val_loss[-1]) <= 1e-4 + BEST_LOSS_TOLERANCE * val_loss[-1]
+              else "")
+           + ". Keep a copy of the weights whenever the validation loss improves "
+           "(copy.deepcopy(model.state_dict()): state_dict() alone returns the live tensors, "
+           "which keep training) and load that copy before returning the model")
+
+
+# fails for: looks-up-true-labels, pasted-weights
+@pytest.mark.task("fit")
+@pytest.mark.points(1)
+@pytest.mark.requires("test_accuracy_on_a_seeded_split")
+def test_fit_learns_the_labels_it_is_given(submission, support, data, grading_seed):
+    # Shuffling labels image by image leaves a heavy-tailed accuracy (a model that clusters
+    # the digits can map a few clusters to their true names by luck); renaming every digit
+    # (each 3 becomes, say, a 7) leaves an honest model no way at all to name the true digit.
+    seed = grading_seed % 1000 + 3
+    names = support.renaming(seed)
+    got = submission.harness.run_fit(data.train_x, names[data.train_y], data.val_x,
+                                     names[data.val_y], data.test_x, seed, 30, 3)
+    predicted = support.predicted_labels(got["predicted"], len(data.test_y),
+                                         "predict(model, test_images)")
+    accuracy = float((predicted == data.test_y).mean())
+    expect(accuracy <= CHANCE_MAX,
+           f"we renamed every digit in the training and validation labels (each 3 became a "
+           f"{int(names[3])}, and so on), yet the model fit() returned still called "
+           f"{accuracy:.0%} of {len(data.test_y)} held-out digits by their true names; a model "
+           "that learned from the labels it was given would use the new names (chance is "
+           "10%). Its knowledge came from somewhere else, such as pre-trained weights or "
+           "load_digits() inside fit: train only on train_images and train_labels")
+
+
+# fails for: unseeded-training, pasted-weights
 @pytest.mark.task("fit")
 @pytest.mark.points(2)
+@pytest.mark.requires("test_accuracy_on_a_seeded_split")
 def test_same_seed_same_weights(submission, support, data, grading_seed):
     seed = grading_seed % 1000 + 1
     runs = [submission.harness.run_fit(data.train_x, data.train_y, data.val_x, data.val_y,
@@ -207,6 +301,7 @@ def test_same_seed_same_weights(submission, support, data, grading_seed):
            "before building the model, and a seeded generator for the shuffling DataLoader")
 
 
+# fails for: pickled-checkpoint, lazy-constant
 @pytest.mark.task("checkpoint")
 @pytest.mark.points(2)
 def test_checkpoint_is_safetensors(submission, support, data, grading_seed):
@@ -231,6 +326,7 @@ def test_checkpoint_is_safetensors(submission, support, data, grading_seed):
            "every entry of model.state_dict(), BatchNorm buffers included")
 
 
+# fails for: pickled-checkpoint, lazy-constant
 @pytest.mark.task("checkpoint")
 @pytest.mark.points(1)
 def test_checkpoint_reloads_into_a_fresh_model(submission, support, data, grading_seed):

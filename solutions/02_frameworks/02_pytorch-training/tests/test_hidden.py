@@ -9,8 +9,11 @@ from grader.testing import expect
 HIDDEN_MIN_ACCURACY = 0.92  # the reference scores about 0.96 on these noisy digits
 
 
+# fails for: looks-up-true-labels, pasted-weights, predicts-majority-class
 @pytest.mark.task("fit")
 @pytest.mark.points(3)
+@pytest.mark.requires("test_fit_trains_on_the_data_it_is_given",
+                      "test_fit_learns_the_labels_it_is_given")
 def test_accuracy_on_hidden_digits(submission, support, grading_seed):
     # Noise keeps the test images from being looked up in load_digits().
     data = support.split(grading_seed + 17, n_test=500, noise=0.5)
