@@ -84,6 +84,7 @@ def main() -> None:
     which = os.environ.get("BENCH_BATCH_COURSE", "course")  # or "fixture": seconds, not minutes
     bench_batch(FIXTURE if which == "fixture" else ROOT, copies, jobs=2)
     bench_similarity(int(os.environ.get("BENCH_SIMILARITY_STUDENTS", "300")), jobs=2)
+    bench_cluster(int(os.environ.get("BENCH_CLUSTER_STUDENTS", "24")))
 
 
 def bench_attacks() -> None:
@@ -305,6 +306,26 @@ def bench_similarity(students: int, jobs: int) -> None:
     line("similarity: planted copies flagged", sum(c in flagged for c in copies),
          f"of {len(copies)}")
     line("similarity: student pairs flagged (all exercises)", len(flagged), "")
+
+
+def bench_cluster(students: int) -> None:
+    """The same tiny-stats class through the local pool (--jobs 2) and a 2-worker Dask cluster."""
+    from grader.instructor import batch
+
+    course = Course.load(FIXTURE)
+    reference = FIXTURE / "solutions" / "01_programming" / "01_tiny-stats" / "stats.py"
+    rates = {}
+    for label, kwargs in (("local pool, --jobs 2", {"jobs": 2}),
+                          ("Dask cluster, local:2", {"cluster": "local:2"})):
+        with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
+            for i in range(students):
+                target = Path(tmp) / "class" / f"s{i:03d}" / "01_programming" / "01_tiny-stats"
+                target.mkdir(parents=True)
+                shutil.copyfile(reference, target / "stats.py")
+            summary = batch.run(course, Path(tmp) / "class", seed=1, quiet=True,
+                                say=lambda text: None, **kwargs)  # type: ignore[arg-type]
+        rates[label] = summary.graded / summary.elapsed if summary.elapsed else 0.0
+        line(f"batch {label}: {summary.graded} tiny-stats units", rates[label], "units/s")
 
 
 if __name__ == "__main__":
