@@ -29,7 +29,7 @@ def runs(submission, support, exercise_dir, grading_seed):
 DATASETS = {"visible": "data/penguins.csv", "fresh": "a fresh 80% resample of the data"}
 
 
-# fails for: linear-probability, drops-all-na-rows, pasted-visible-results, lazy-constant
+# fails for: linear-probability, pasted-visible-results, lazy-constant
 @pytest.mark.task("logistic")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("dataset", ["visible", "fresh"])
@@ -42,7 +42,7 @@ def test_logistic_regression(runs, support, dataset):
     expect(problem is None, problem)
 
 
-# fails for: linear-probability, drops-all-na-rows, lazy-constant
+# fails for: linear-probability, lazy-constant
 @pytest.mark.task("odds-ratios")
 @pytest.mark.points(1)
 def test_odds_ratios(runs, support):

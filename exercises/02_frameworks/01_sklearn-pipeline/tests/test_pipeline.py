@@ -67,7 +67,7 @@ def _check_cv(result, n_splits: int) -> list[float]:
     return [float(v) for v in values]
 
 
-# fails for: trained-on-test-data, scaler-fit-on-all-data, no-model
+# fails for: trained-on-test-data, no-model
 @pytest.mark.task("cross-validate")
 @pytest.mark.points(1)
 @pytest.mark.requires("test_roc_auc_on_a_seeded_split")
@@ -225,7 +225,7 @@ def test_model_file_is_safe_and_reproduces_predictions(submission, support, tabl
            f"from the model you saved (by up to {gap:.3g}): save the fitted pipeline itself")
 
 
-# fails for: pickled-model, no-model
+# fails for: no-model
 @pytest.mark.task("persist")
 @pytest.mark.points(1)
 @pytest.mark.requires("test_pipeline_structure")

@@ -34,7 +34,7 @@ def test_step_on_fresh_export(submission, support, grading_seed, step, k):
     _run(submission, support, step, support.make(grading_seed + k))
 
 
-# fails for: do-nothing, no-unit-conversion, keep-first-id, do-nothing-dedupe
+# fails for: do-nothing, keep-first-id, do-nothing-dedupe
 @pytest.mark.task("pipeline")
 @pytest.mark.points(2)
 def test_clean_on_visible_export(submission, support, exercise_dir):

@@ -53,7 +53,7 @@ def test_batched_rejects_bad_size(harness, size):
 # --- running-stats ---------------------------------------------------------------------------
 
 
-# fails for: naive-variance, lazy-raises
+# fails for: lazy-raises
 @pytest.mark.task("running-stats")
 @pytest.mark.points(1)
 def test_running_stats_long_stream(harness, support, grading_seed):
