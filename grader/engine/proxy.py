@@ -572,6 +572,9 @@ class Submission:
                 self._import_error = ImportFailed(
                     f"the grader could not isolate the submission ({message}): a problem of the "
                     "grading machine, not of your code")
+            elif error.get("kind") == "missing_file":  # not handed in: no engine error
+                self._import_error = NotAttempted(
+                    "missing: " + _import_message(error, message, worker.copy_report))
             else:
                 self._import_error = ImportFailed(
                     _import_message(error, message, worker.copy_report),
