@@ -2,7 +2,8 @@
 semantic search.
 
 Pooling and search are checked on random arrays chosen by this run's seed; embeddings against
-sentence-transformers (run in the worker); the saved head on the validation split, with the
+sentence-transformers (run by the grader in its own process, never beside your code); the saved
+head on the validation split, with the
 labels kept in this process.
 """
 
@@ -36,7 +37,7 @@ def embeddings(submission, support, grading_seed):
     texts, _ = support.sample("validation", 20, grading_seed)
     texts = ["Dull.", *texts[:10], "An unexpectedly tender film.", *texts[10:]]
     got = submission.harness.embedded(texts, 8)
-    return texts, got, submission.harness.reference_embeddings(texts)
+    return texts, got, support.reference_embeddings(texts)
 
 
 @pytest.mark.task("embed")
@@ -109,7 +110,7 @@ def test_predict_head_applies_the_head(submission, support, grading_seed):
 @pytest.mark.points(1)
 def test_saved_head_accuracy_on_validation(submission, support):
     head = support.read_head(submission)
-    features, labels = support.lazy_features(submission, "validation", 300)()
+    features, labels = support.lazy_features("validation", 300)()
     predicted = support.apply_head(head, features)
     accuracy = float((predicted == labels).mean())
     expect(accuracy >= PUBLIC_MIN_ACCURACY, support.accuracy_message(
