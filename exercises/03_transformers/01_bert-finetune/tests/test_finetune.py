@@ -2,7 +2,11 @@
 the fine-tuned model you saved.
 
 Training is checked on a tiny 2-layer BERT (seconds, not minutes); the saved MiniLM is only
-evaluated, never retrained. Texts come from this run's seed; labels stay in this process.
+evaluated, never retrained. Texts come from this run's seed; labels stay in this process. Every
+loss, logit and prediction the grade compares against is computed here, from the weights the
+grader sent and the weights your code left: the worker only reports what your functions did.
+The saved model earns points only once your own train() has worked in this run, and only if it
+is the model your build_model() makes.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ TINY_EPOCHS, TINY_BATCH, TINY_LR, TINY_N = 10, 8, 5e-3, 32
 LOSS_DROP = 0.5  # the tiny run must at least halve the loss (the reference reaches 0.02-0.06x)
 CHANGE_FROM_SCRATCH = 0.5  # random weights differ from MiniLM's by ~1.0-1.4; fine-tuning ~0.01
 PUBLIC_MIN_ACCURACY = 0.75  # the reference scores 0.83 on these 300 validation snippets
+TRAINED = "test_training_reduces_the_loss"  # the saved model counts only once train() works
 WEIGHT_ROWS = {
     "bert.embeddings.word_embeddings.weight": (1000, 1200),
     "bert.encoder.layer.0.attention.self.query.weight": (0, 384),
     "bert.encoder.layer.3.intermediate.dense.weight": (0, 256),
     "bert.encoder.layer.5.output.dense.weight": (0, 384),
 }
+ARGMAX_MARGIN = 1e-4  # logits closer than this may flip with padding: either label is right
 
 
 def _check_tokens(got, call):
@@ -98,9 +104,17 @@ def test_build_model_is_pretrained_minilm_with_new_head(submission, support):
 
 
 def _tiny_run(submission, support, seed):
+    """train() on the tiny BERT; the losses before and after are computed here."""
     texts, labels = support.sample("train", TINY_N, seed)
-    return submission.harness.tiny_train(texts, labels.tolist(), seed % 1000, TINY_EPOCHS,
-                                         TINY_BATCH, TINY_LR)
+    state = support.tiny_state(seed % 1000)
+    got = submission.harness.tiny_train(texts, labels.tolist(), state, seed % 1000,
+                                        TINY_EPOCHS, TINY_BATCH, TINY_LR)
+    after = got.pop("state", None)
+    got["state_problem"] = support.state_problem(after, state)
+    got["loss_before"] = support.tiny_loss(state, texts, labels.tolist())
+    got["loss_after"] = support.tiny_loss(after, texts, labels.tolist()) \
+        if got["state_problem"] is None else float("nan")
+    return got
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +135,9 @@ def test_training_reduces_the_loss(tiny_run):
            f"losses; {steps} steps were expected (epochs x batches per epoch, one loss each)")
     expect(bool(np.isfinite(tiny_run["losses"]).all()), f"{call} returned NaN or infinite "
            "losses")
+    expect(tiny_run["state_problem"] is None, f"{call}: after training, the model does not "
+           f"hold weights the grader can read: {tiny_run['state_problem']}. Train the model "
+           "you are given, in place, without replacing its layers")
     before, after = tiny_run["loss_before"], tiny_run["loss_after"]
     expect(after < LOSS_DROP * before, f"{call}: the loss on those texts went from {before:.3f}"
            f" to {after:.3f}; a working loop at least halves it. Check zero_grad -> forward "
@@ -153,7 +170,8 @@ def test_training_is_reproducible(submission, support, tiny_run, grading_seed):
 @pytest.mark.points(1)
 def test_predict_uses_eval_mode_without_gradients(submission, support, grading_seed):
     texts, _ = support.sample("validation", 40, grading_seed + 2)
-    got = submission.harness.tiny_predict(texts, grading_seed % 1000, 16)
+    state = support.tiny_state(grading_seed % 1000, tuple(texts))
+    got = submission.harness.tiny_predict(texts, state, 16)
     modes = got["modes"]
     expect(modes["forward_calls"] > 0, "predict() never called the model")
     expect(not modes["any_training"], "predict() ran the model in training mode (we handed it "
@@ -167,7 +185,11 @@ def test_predict_uses_eval_mode_without_gradients(submission, support, grading_s
 @pytest.mark.points(1)
 def test_predict_returns_argmax_labels(submission, support, grading_seed):
     texts, _ = support.sample("validation", 70, grading_seed + 3)
-    got = submission.harness.tiny_predict(texts, grading_seed % 1000, 32)
+    state = support.tiny_state(grading_seed % 1000, tuple(texts))
+    got = submission.harness.tiny_predict(texts, state, 32)
+    logits = support.tiny_logits(state, texts)  # computed here, never in the worker
+    expected = logits.argmax(axis=1)
+    close = np.abs(logits[:, 1] - logits[:, 0]) < ARGMAX_MARGIN
     call = "predict(model, <70 texts>, batch_size=32)"
     predicted = got["predicted"]
     expect(predicted is not None, f"{call} returned a {got['type']} that is not an array of "
@@ -176,11 +198,11 @@ def test_predict_returns_argmax_labels(submission, support, grading_seed):
            "per text (all batches, the last one of 6 texts included)")
     expect(np.issubdtype(predicted.dtype, np.integer), f"{call} returned {predicted.dtype} "
            "values; return integer labels (logits.argmax(dim=-1))")
-    expect(len(set(predicted.tolist())) > 1 or len(set(got["expected_argmax"].tolist())) == 1,
+    expect(len(set(predicted.tolist())) > 1 or len(set(expected.tolist())) == 1,
            f"{call} returned the same label for every text, although the model's logits favour "
            "different classes for different texts: that is a majority-class predictor. Return "
            "the argmax of each text's logits")
-    expect(np.array_equal(predicted, got["expected_argmax"]), f"{call} does not return the "
+    expect(bool(((predicted == expected) | close).all()), f"{call} does not return the "
            "class with the highest logit for each text, in the order of the texts")
 
 
@@ -190,8 +212,10 @@ def saved(submission, support, exercise):
     return support.saved_model(submission, exercise, texts), labels
 
 
+# fails for: bert-finetune copied-model (test_saved_model.py), other-build-model
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
+@pytest.mark.requires(TRAINED)
 def test_saved_model_is_minilm_with_a_new_head(submission, support, saved):
     got, _ = saved
     expect(got["class"] == "BertForSequenceClassification", f"model/ holds a {got['class']}; "
@@ -202,10 +226,17 @@ def test_saved_model_is_minilm_with_a_new_head(submission, support, saved):
     expect(got["classifier_shape"] == [2, 384], f"the saved model's head has shape "
            f"{got['classifier_shape']}; it should map 384 features to 2 labels (rotten = 0, "
            "fresh = 1)")
+    built = submission.harness.built_model(2)
+    differs = support.from_build_problems(got["config"], built["config"])
+    expect(not differs, "the saved model cannot have come from this code: its config differs "
+           "from the model your build_model(2) returns (" + "; ".join(differs[:4]) + "). Save "
+           "the model your own build_model() and train() make: run the notebook's \"fine-tune "
+           "and save\" cell (or `python finetune.py`) again with this finetune.py")
 
 
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
+@pytest.mark.requires(TRAINED, "test_saved_model_is_minilm_with_a_new_head")
 def test_saved_model_was_fine_tuned_not_trained_from_scratch(support, saved):
     got, _ = saved
     changes = support.relative_changes(got["weights"], WEIGHT_ROWS)
@@ -221,6 +252,7 @@ def test_saved_model_was_fine_tuned_not_trained_from_scratch(support, saved):
 
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
+@pytest.mark.requires(TRAINED, "test_saved_model_is_minilm_with_a_new_head")
 def test_saved_model_accuracy_on_validation(support, saved):
     got, labels = saved
     accuracy = float((got["predicted"] == labels).mean())
