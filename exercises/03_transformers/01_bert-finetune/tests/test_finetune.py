@@ -158,6 +158,7 @@ def test_training_runs_in_training_mode(tiny_run):
 
 @pytest.mark.task("train")
 @pytest.mark.points(1)
+@pytest.mark.requires(TRAINED)
 def test_training_is_reproducible(submission, support, tiny_run, grading_seed):
     again = _tiny_run(submission, support, grading_seed)
     expect(tiny_run["losses"] and np.allclose(tiny_run["losses"], again["losses"], atol=1e-5),
