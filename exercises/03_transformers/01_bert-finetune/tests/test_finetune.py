@@ -40,6 +40,7 @@ def _check_tokens(got, call):
                "pad every row to the same length (padding=True) and return tensors")
 
 
+# fails for: no-special-tokens, lazy
 @pytest.mark.task("tokenize")
 @pytest.mark.points(2)
 def test_tokenize_pads_and_masks(submission, support, grading_seed):
@@ -63,6 +64,7 @@ def test_tokenize_pads_and_masks(submission, support, grading_seed):
            "real token (including [CLS] and [SEP]) and 0 on every [PAD] position")
 
 
+# fails for: no-truncation, no-special-tokens, lazy
 @pytest.mark.task("tokenize")
 @pytest.mark.points(1)
 def test_tokenize_truncates_long_texts(submission, support, grading_seed):
@@ -80,6 +82,7 @@ def test_tokenize_truncates_long_texts(submission, support, grading_seed):
            "still end with [SEP] (id 102), as the tokenizer does with truncation=True")
 
 
+# fails for: from-scratch, lazy
 @pytest.mark.task("model")
 @pytest.mark.points(2)
 def test_build_model_is_pretrained_minilm_with_new_head(submission, support):
@@ -122,6 +125,7 @@ def tiny_run(submission, support, grading_seed):
     return _tiny_run(submission, support, grading_seed)
 
 
+# fails for: no-optimizer-step, patched-judge, lazy
 @pytest.mark.task("train")
 @pytest.mark.points(2)
 def test_training_reduces_the_loss(tiny_run):
@@ -145,6 +149,7 @@ def test_training_reduces_the_loss(tiny_run):
            "model.parameters(), and that it uses the lr you are given")
 
 
+# fails for: patched-judge, lazy
 @pytest.mark.task("train")
 @pytest.mark.points(1)
 def test_training_runs_in_training_mode(tiny_run):
@@ -156,6 +161,7 @@ def test_training_runs_in_training_mode(tiny_run):
            "(torch.no_grad()): nothing can be learned that way")
 
 
+# fails for: unseeded-shuffle
 @pytest.mark.task("train")
 @pytest.mark.points(1)
 @pytest.mark.requires(TRAINED)
@@ -167,6 +173,7 @@ def test_training_is_reproducible(submission, support, tiny_run, grading_seed):
            "and call torch.manual_seed(seed) at the start, so dropout repeats too")
 
 
+# fails for: predict-without-eval, patched-judge, lazy
 @pytest.mark.task("predict")
 @pytest.mark.points(1)
 def test_predict_uses_eval_mode_without_gradients(submission, support, grading_seed):
@@ -182,6 +189,7 @@ def test_predict_uses_eval_mode_without_gradients(submission, support, grading_s
            "(less memory, faster)")
 
 
+# fails for: majority-class, patched-judge, lazy
 @pytest.mark.task("predict")
 @pytest.mark.points(1)
 def test_predict_returns_argmax_labels(submission, support, grading_seed):
@@ -213,7 +221,7 @@ def saved(submission, support, exercise):
     return support.saved_model(submission, exercise, texts), labels
 
 
-# fails for: bert-finetune copied-model (test_saved_model.py), other-build-model
+# fails for: other-build-model and a copied model beside the starter (tests/test_saved_model.py)
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
 @pytest.mark.requires(TRAINED)
@@ -235,6 +243,7 @@ def test_saved_model_is_minilm_with_a_new_head(submission, support, saved):
            "and save\" cell (or `python finetune.py`) again with this finetune.py")
 
 
+# fails for: a model with random weights (tests/test_saved_model.py)
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
 @pytest.mark.requires(TRAINED, "test_saved_model_is_minilm_with_a_new_head")
@@ -251,6 +260,7 @@ def test_saved_model_was_fine_tuned_not_trained_from_scratch(support, saved):
            "train() on the model, then save it")
 
 
+# fails for: a model with random weights (tests/test_saved_model.py)
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
 @pytest.mark.requires(TRAINED, "test_saved_model_is_minilm_with_a_new_head")

@@ -1,7 +1,8 @@
 """Hidden tests for bert-finetune: the saved model on the held-out test split.
 
-The test split's movies appear in neither the training nor the validation split, and its labels
-never leave this process: the worker only sees the texts. Partial credit per threshold.
+The test split's movies appear in neither the training nor the validation split. Its texts and
+labels never leave this process: the grader reads model/ and predicts itself. Partial credit
+per threshold, once the learner's own train() works and the model is their build_model's.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import pytest
 
 from grader.testing import expect
 
-# The reference fine-tune (1,280 snippets, 2 epochs) scores 0.798 on these 500 snippets (0.833
-# on the public validation sample); a retrained reference varies by about +-0.01.
-THRESHOLDS = [0.70, 0.74, 0.77]
+# Honest fine-tunes (1,280 snippets, 2 epochs) score 0.770-0.798 on these 500 snippets, with a
+# schedule and clipping (the reference: 0.798) or a plain constant-lr loop (0.790, and 0.770 in
+# the run that issue 14 reports); the standard error at n=500 is about 0.018. The top bar sits
+# about one standard error below the weakest honest run and above a frozen MiniLM with a
+# logistic-regression head (0.72): see the table in the README.
+THRESHOLDS = [0.70, 0.73, 0.75]
 N_TEST = 500
 TRAINED = "test_training_reduces_the_loss"  # the saved model counts only once train() works
 
@@ -23,6 +27,7 @@ def on_test_split(submission, support, exercise):
     return support.saved_model(submission, exercise, texts), labels
 
 
+# fails for: a copied model beside the starter (tests/test_saved_model.py), patched-judge
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
 @pytest.mark.requires(TRAINED, "test_saved_model_is_minilm_with_a_new_head")

@@ -22,6 +22,7 @@ def test_features(support):
     return support.lazy_features("test", N_TEST)
 
 
+# fails for: majority-class, lazy
 @pytest.mark.task("head")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("threshold", THRESHOLDS, ids=[f"acc{t:.2f}" for t in THRESHOLDS])
@@ -35,6 +36,7 @@ def test_saved_head_accuracy_on_hidden_test_split(submission, support, test_feat
         predicted, labels, "held-out test snippets (films you never saw)", threshold))
 
 
+# fails for: lazy
 @pytest.mark.task("search")
 @pytest.mark.points(2)
 def test_search_finds_the_snippet_behind_hidden_queries(submission, support, grading_seed):
