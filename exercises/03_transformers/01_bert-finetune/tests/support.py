@@ -39,6 +39,7 @@ NOT_FROM_BUILD = {"transformers_version", "architectures", "dtype", "torch_dtype
 CLS, SEP, PAD = 101, 102, 0
 MODEL_FILES = ("model/config.json", "model/model.safetensors")
 MODEL_MB = 91
+CONFIG_BYTES = 64 * 1024  # save_pretrained writes about 1 KB
 MISSING_MODEL = ("no saved model was found in model/: run the notebook's \"fine-tune and save\" "
                  "cell (or `python finetune.py` in the exercise folder) first. It must write "
                  "model/config.json and model/model.safetensors with save_pretrained()")
@@ -229,8 +230,9 @@ def _read_model(submission: Any, exercise: Any) -> dict[str, bytes]:
     submission.harness.ready()  # the worker holds the submission's files
     found = {}
     for rel in MODEL_FILES:
+        cap = CONFIG_BYTES if rel.endswith(".json") else exercise.budget.artifact_bytes
         try:
-            found[rel] = submission.read_file(rel, max_bytes=exercise.budget.artifact_bytes)
+            found[rel] = submission.read_file(rel, max_bytes=cap)
         except FileNotFoundError:
             continue
     return found
@@ -259,7 +261,7 @@ def saved_model(submission: Any, exercise: Any, texts: list[str]) -> dict[str, A
                        f"model.safetensors: {MISSING_MODEL.split(': ', 1)[1]}")
     try:
         config = json.loads(found["model/config.json"])
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise Feedback(f"model/config.json is not valid JSON ({exc}): save the model with "
                        "save_pretrained") from None
     if not isinstance(config, dict):
