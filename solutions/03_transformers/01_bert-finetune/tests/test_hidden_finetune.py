@@ -11,12 +11,11 @@ import pytest
 
 from grader.testing import expect
 
-# Honest fine-tunes (1,280 snippets, 2 epochs) score 0.770-0.798 on these 500 snippets, with a
-# schedule and clipping (the reference: 0.798) or a plain constant-lr loop (0.790, and 0.770 in
-# the run that issue 14 reports); the standard error at n=500 is about 0.018. The top bar sits
-# about one standard error below the weakest honest run and above a frozen MiniLM with a
-# logistic-regression head (0.72): see the table in the README.
-THRESHOLDS = [0.70, 0.73, 0.75]
+# Honest fine-tunes (1,280 snippets, 2 epochs; seeds 0-2, with a schedule and clipping or a
+# plain constant-lr loop) score 0.740-0.798 on these 500 snippets (mean 0.775, sd 0.019; the
+# reference's saved model 0.798; issue 14 reports a plain loop at 0.770). The top bar sits one
+# standard error below the weakest honest run; the README publishes the table.
+THRESHOLDS = [0.68, 0.70, 0.72]
 N_TEST = 500
 TRAINED = "test_training_reduces_the_loss"  # the saved model counts only once train() works
 
