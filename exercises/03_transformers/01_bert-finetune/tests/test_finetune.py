@@ -2,7 +2,11 @@
 the fine-tuned model you saved.
 
 Training is checked on a tiny 2-layer BERT (seconds, not minutes); the saved MiniLM is only
-evaluated, never retrained. Texts come from this run's seed; labels stay in this process.
+evaluated, never retrained. Texts come from this run's seed; labels stay in this process. Every
+loss, logit and prediction the grade compares against is computed here, from the weights the
+grader sent and the weights your code left: the worker only reports what your functions did.
+The saved model earns points only once your own train() has worked in this run, and only if it
+is the model your build_model() makes.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ TINY_EPOCHS, TINY_BATCH, TINY_LR, TINY_N = 10, 8, 5e-3, 32
 LOSS_DROP = 0.5  # the tiny run must at least halve the loss (the reference reaches 0.02-0.06x)
 CHANGE_FROM_SCRATCH = 0.5  # random weights differ from MiniLM's by ~1.0-1.4; fine-tuning ~0.01
 PUBLIC_MIN_ACCURACY = 0.75  # the reference scores 0.83 on these 300 validation snippets
+TRAINED = "test_training_reduces_the_loss"  # the saved model counts only once train() works
 WEIGHT_ROWS = {
     "bert.embeddings.word_embeddings.weight": (1000, 1200),
     "bert.encoder.layer.0.attention.self.query.weight": (0, 384),
     "bert.encoder.layer.3.intermediate.dense.weight": (0, 256),
     "bert.encoder.layer.5.output.dense.weight": (0, 384),
 }
+ARGMAX_MARGIN = 1e-4  # logits closer than this may flip with padding: either label is right
 
 
 def _check_tokens(got, call):
@@ -34,6 +40,7 @@ def _check_tokens(got, call):
                "pad every row to the same length (padding=True) and return tensors")
 
 
+# fails for: no-special-tokens, lazy
 @pytest.mark.task("tokenize")
 @pytest.mark.points(2)
 def test_tokenize_pads_and_masks(submission, support, grading_seed):
@@ -57,6 +64,7 @@ def test_tokenize_pads_and_masks(submission, support, grading_seed):
            "real token (including [CLS] and [SEP]) and 0 on every [PAD] position")
 
 
+# fails for: no-truncation, no-special-tokens, lazy
 @pytest.mark.task("tokenize")
 @pytest.mark.points(1)
 def test_tokenize_truncates_long_texts(submission, support, grading_seed):
@@ -74,6 +82,7 @@ def test_tokenize_truncates_long_texts(submission, support, grading_seed):
            "still end with [SEP] (id 102), as the tokenizer does with truncation=True")
 
 
+# fails for: from-scratch, lazy
 @pytest.mark.task("model")
 @pytest.mark.points(2)
 def test_build_model_is_pretrained_minilm_with_new_head(submission, support):
@@ -98,9 +107,17 @@ def test_build_model_is_pretrained_minilm_with_new_head(submission, support):
 
 
 def _tiny_run(submission, support, seed):
+    """train() on the tiny BERT; the losses before and after are computed here."""
     texts, labels = support.sample("train", TINY_N, seed)
-    return submission.harness.tiny_train(texts, labels.tolist(), seed % 1000, TINY_EPOCHS,
-                                         TINY_BATCH, TINY_LR)
+    state = support.tiny_state(seed % 1000)
+    got = submission.harness.tiny_train(texts, labels.tolist(), state, seed % 1000,
+                                        TINY_EPOCHS, TINY_BATCH, TINY_LR)
+    after = got.pop("state", None)
+    got["state_problem"] = support.state_problem(after, state)
+    got["loss_before"] = support.tiny_loss(state, texts, labels.tolist())
+    got["loss_after"] = support.tiny_loss(after, texts, labels.tolist()) \
+        if got["state_problem"] is None else float("nan")
+    return got
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +125,7 @@ def tiny_run(submission, support, grading_seed):
     return _tiny_run(submission, support, grading_seed)
 
 
+# fails for: no-optimizer-step, patched-judge, lazy
 @pytest.mark.task("train")
 @pytest.mark.points(2)
 def test_training_reduces_the_loss(tiny_run):
@@ -121,6 +139,9 @@ def test_training_reduces_the_loss(tiny_run):
            f"losses; {steps} steps were expected (epochs x batches per epoch, one loss each)")
     expect(bool(np.isfinite(tiny_run["losses"]).all()), f"{call} returned NaN or infinite "
            "losses")
+    expect(tiny_run["state_problem"] is None, f"{call}: after training, the model does not "
+           f"hold weights the grader can read: {tiny_run['state_problem']}. Train the model "
+           "you are given, in place, without replacing its layers")
     before, after = tiny_run["loss_before"], tiny_run["loss_after"]
     expect(after < LOSS_DROP * before, f"{call}: the loss on those texts went from {before:.3f}"
            f" to {after:.3f}; a working loop at least halves it. Check zero_grad -> forward "
@@ -128,6 +149,7 @@ def test_training_reduces_the_loss(tiny_run):
            "model.parameters(), and that it uses the lr you are given")
 
 
+# fails for: patched-judge, lazy
 @pytest.mark.task("train")
 @pytest.mark.points(1)
 def test_training_runs_in_training_mode(tiny_run):
@@ -139,8 +161,10 @@ def test_training_runs_in_training_mode(tiny_run):
            "(torch.no_grad()): nothing can be learned that way")
 
 
+# fails for: unseeded-shuffle
 @pytest.mark.task("train")
 @pytest.mark.points(1)
+@pytest.mark.requires(TRAINED)
 def test_training_is_reproducible(submission, support, tiny_run, grading_seed):
     again = _tiny_run(submission, support, grading_seed)
     expect(tiny_run["losses"] and np.allclose(tiny_run["losses"], again["losses"], atol=1e-5),
@@ -149,11 +173,13 @@ def test_training_is_reproducible(submission, support, tiny_run, grading_seed):
            "and call torch.manual_seed(seed) at the start, so dropout repeats too")
 
 
+# fails for: predict-without-eval, patched-judge, lazy
 @pytest.mark.task("predict")
 @pytest.mark.points(1)
 def test_predict_uses_eval_mode_without_gradients(submission, support, grading_seed):
     texts, _ = support.sample("validation", 40, grading_seed + 2)
-    got = submission.harness.tiny_predict(texts, grading_seed % 1000, 16)
+    state = support.tiny_state(grading_seed % 1000, tuple(texts))
+    got = submission.harness.tiny_predict(texts, state, 16)
     modes = got["modes"]
     expect(modes["forward_calls"] > 0, "predict() never called the model")
     expect(not modes["any_training"], "predict() ran the model in training mode (we handed it "
@@ -163,11 +189,16 @@ def test_predict_uses_eval_mode_without_gradients(submission, support, grading_s
            "(less memory, faster)")
 
 
+# fails for: majority-class, patched-judge, lazy
 @pytest.mark.task("predict")
 @pytest.mark.points(1)
 def test_predict_returns_argmax_labels(submission, support, grading_seed):
     texts, _ = support.sample("validation", 70, grading_seed + 3)
-    got = submission.harness.tiny_predict(texts, grading_seed % 1000, 32)
+    state = support.tiny_state(grading_seed % 1000, tuple(texts))
+    got = submission.harness.tiny_predict(texts, state, 32)
+    logits = support.tiny_logits(state, texts)  # computed here, never in the worker
+    expected = logits.argmax(axis=1)
+    close = np.abs(logits[:, 1] - logits[:, 0]) < ARGMAX_MARGIN
     call = "predict(model, <70 texts>, batch_size=32)"
     predicted = got["predicted"]
     expect(predicted is not None, f"{call} returned a {got['type']} that is not an array of "
@@ -176,11 +207,11 @@ def test_predict_returns_argmax_labels(submission, support, grading_seed):
            "per text (all batches, the last one of 6 texts included)")
     expect(np.issubdtype(predicted.dtype, np.integer), f"{call} returned {predicted.dtype} "
            "values; return integer labels (logits.argmax(dim=-1))")
-    expect(len(set(predicted.tolist())) > 1 or len(set(got["expected_argmax"].tolist())) == 1,
+    expect(len(set(predicted.tolist())) > 1 or len(set(expected.tolist())) == 1,
            f"{call} returned the same label for every text, although the model's logits favour "
            "different classes for different texts: that is a majority-class predictor. Return "
            "the argmax of each text's logits")
-    expect(np.array_equal(predicted, got["expected_argmax"]), f"{call} does not return the "
+    expect(bool(((predicted == expected) | close).all()), f"{call} does not return the "
            "class with the highest logit for each text, in the order of the texts")
 
 
@@ -190,8 +221,11 @@ def saved(submission, support, exercise):
     return support.saved_model(submission, exercise, texts), labels
 
 
+# Proved by tests/test_saved_model.py: other-build-model and a copied model beside the starter.
+# fails for: saved-model-tests
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
+@pytest.mark.requires(TRAINED)
 def test_saved_model_is_minilm_with_a_new_head(submission, support, saved):
     got, _ = saved
     expect(got["class"] == "BertForSequenceClassification", f"model/ holds a {got['class']}; "
@@ -202,10 +236,18 @@ def test_saved_model_is_minilm_with_a_new_head(submission, support, saved):
     expect(got["classifier_shape"] == [2, 384], f"the saved model's head has shape "
            f"{got['classifier_shape']}; it should map 384 features to 2 labels (rotten = 0, "
            "fresh = 1)")
+    built = submission.harness.built_model(2)
+    differs = support.from_build_problems(got["config"], built["config"])
+    expect(not differs, "the saved model cannot have come from this code: its config differs "
+           "from the model your build_model(2) returns (" + "; ".join(differs[:4]) + "). Save "
+           "the model your own build_model() and train() make: run the notebook's \"fine-tune "
+           "and save\" cell (or `python finetune.py`) again with this finetune.py")
 
 
+# fails for: saved-model-tests (a model with random weights, built by tests/test_saved_model.py)
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
+@pytest.mark.requires(TRAINED, "test_saved_model_is_minilm_with_a_new_head")
 def test_saved_model_was_fine_tuned_not_trained_from_scratch(support, saved):
     got, _ = saved
     changes = support.relative_changes(got["weights"], WEIGHT_ROWS)
@@ -219,8 +261,10 @@ def test_saved_model_was_fine_tuned_not_trained_from_scratch(support, saved):
            "train() on the model, then save it")
 
 
+# fails for: saved-model-tests (a model with random weights, built by tests/test_saved_model.py)
 @pytest.mark.task("saved-model")
 @pytest.mark.points(1)
+@pytest.mark.requires(TRAINED, "test_saved_model_is_minilm_with_a_new_head")
 def test_saved_model_accuracy_on_validation(support, saved):
     got, labels = saved
     accuracy = float((got["predicted"] == labels).mean())

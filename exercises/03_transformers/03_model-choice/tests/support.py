@@ -1,5 +1,6 @@
 """Trusted helpers for model-choice: stub costs and what they imply, candidate tables, the
-report's checks. Runs in the grader's process only (no torch)."""
+report's checks. Runs in the grader's process only (no torch): the reference TF-IDF model, whose
+predictions the report's must match, is fitted here with scikit-learn, never in the worker."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import csv
 import itertools
 import json
 import random
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.testing import Feedback, NotAttempted
+from grader.testing import Feedback, ImportFailed, NotAttempted
 
 AREA = Path(__file__).resolve().parents[2]  # exercises/03_transformers
 COURSE_ROOT = AREA.parents[1]
@@ -26,6 +28,12 @@ NO_REPORT = ("report.json does not hold a report yet: run the notebook's \"measu
              "cell (or `python choice.py` in the exercise folder) once the two exercises before "
              "this one have saved their models")
 MLP_SIZES = [512, 1024, 1024, 2]
+REPORT_BYTES = 2 * 1024 * 1024
+# What a candidate of this kind can reach on the report's 400 validation snippets: MiniLM-sized
+# models score 0.78-0.83 here (the reference: 0.78, 0.805, 0.79); none comes near 0.90.
+CEILING = 0.90
+TFIDF_AGREEMENT = 0.95  # the reference's tfidf-lr predictions agree with ours on 100 %
+SIZE_TOLERANCE_MB = 0.5  # head.json and config metadata are a few KB
 
 
 def validation_labels(n: int) -> np.ndarray:
@@ -92,6 +100,27 @@ def mlp_bytes(sizes: list[int]) -> tuple[int, int]:
     return fp32, int8
 
 
+def mlp_weights(seed: int, sizes: list[int]) -> list[list[np.ndarray]]:
+    """[weight, bias] of each Linear of an MLP, drawn like torch's default initialisation."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for a, b in itertools.pairwise(sizes):
+        bound = 1 / np.sqrt(a)
+        out.append([rng.uniform(-bound, bound, size=(b, a)).astype(np.float32),
+                    rng.uniform(-bound, bound, size=b).astype(np.float32)])
+    return out
+
+
+def mlp_outputs(weights: list[list[np.ndarray]], inputs: np.ndarray) -> np.ndarray:
+    """The float MLP's outputs, computed here (Linear, ReLU, ..., Linear)."""
+    x = inputs.astype(np.float32)
+    for i, (w, b) in enumerate(weights):
+        x = x @ w.T + b
+        if i < len(weights) - 1:
+            x = np.maximum(x, 0)
+    return x
+
+
 def random_table(rng: random.Random, n: int) -> list[dict[str, Any]]:
     """Candidates with made-up but plausible measurements (some ties in accuracy)."""
     rows = []
@@ -146,11 +175,17 @@ def choice_problem(table: list[dict[str, Any]], p50: float, size: float, got: An
 
 
 def read_report(submission: Any) -> dict[str, Any]:
-    """The learner's report.json, parsed (it is data; nothing in it is run)."""
+    """The learner's report.json, parsed. It is data: it is read from the submission as handed
+    in (capped, no links), before and whatever its code does, so a choice.py that does not
+    import still has its report graded."""
+    from grader.sandbox.limits import read_output
+
     try:
-        raw = submission.read_file("report.json", max_bytes=2 * 1024 * 1024)
+        raw = read_output(submission._spec.source, "report.json", REPORT_BYTES)
     except FileNotFoundError:
         raise NotAttempted(NO_REPORT) from None
+    except ValueError as exc:
+        raise Feedback(f"report.json is too large ({exc}): let make_report write it") from None
     try:
         report = json.loads(raw)
     except ValueError as exc:
@@ -159,6 +194,56 @@ def read_report(submission: Any) -> dict[str, Any]:
     if not isinstance(report, dict) or "candidates" not in report:
         raise NotAttempted(NO_REPORT)
     return report
+
+
+def report_made_here(submission: Any) -> str:
+    """Not attempted when the functions make_report() calls are not written (the report cannot
+    have come from this code); a note when choice.py does not import (the data is graded)."""
+    try:
+        missing = submission.harness.unwritten()
+    except ImportFailed:
+        return ("choice.py does not import, so only report.json's data could be checked")
+    if missing:
+        raise NotAttempted(f"report.json cannot have come from this choice.py: "
+                           f"{', '.join(missing)} still raise NotImplementedError, and "
+                           "make_report() calls them. Write them, then run the notebook's "
+                           "\"measure and choose\" cell again")
+    return ""
+
+
+@cache
+def _reference_tfidf() -> tuple[np.ndarray, float]:
+    """The tfidf-lr candidate as the README defines it, fitted here: (its predictions for the
+    report's validation sample, its size in MB as skops writes it)."""
+    import skops.io
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    texts, labels = _split("train")
+    val_texts, _ = _split("validation")
+    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                         LogisticRegression(C=4.0, max_iter=1000))
+    pipe.fit(texts, labels)
+    predicted = np.asarray(pipe.predict(val_texts[::4][:N_VALIDATION]), dtype=np.int64)
+    return predicted, len(skops.io.dumps(pipe)) / 1e6
+
+
+def _split(name: str) -> tuple[list[str], list[int]]:
+    path = LEARNER_DATA / f"{name}.csv"
+    if not path.is_file():
+        raise Feedback(f"{SETUP} ({path.relative_to(COURSE_ROOT)} is missing)")
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r["text"] for r in rows], [int(r["label"]) for r in rows]
+
+
+def reference_tfidf_predictions() -> np.ndarray:
+    return _reference_tfidf()[0]
+
+
+def reference_tfidf_size_mb() -> float:
+    return _reference_tfidf()[1]
 
 
 def report_rows(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

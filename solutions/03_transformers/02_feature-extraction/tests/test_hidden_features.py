@@ -18,10 +18,11 @@ N_CORPUS, N_QUERIES, K = 150, 12, 5
 
 
 @pytest.fixture(scope="module")
-def test_features(submission, support):
-    return support.lazy_features(submission, "test", N_TEST)
+def test_features(support):
+    return support.lazy_features("test", N_TEST)
 
 
+# fails for: majority-class, lazy
 @pytest.mark.task("head")
 @pytest.mark.points(1)
 @pytest.mark.parametrize("threshold", THRESHOLDS, ids=[f"acc{t:.2f}" for t in THRESHOLDS])
@@ -35,6 +36,7 @@ def test_saved_head_accuracy_on_hidden_test_split(submission, support, test_feat
         predicted, labels, "held-out test snippets (films you never saw)", threshold))
 
 
+# fails for: lazy
 @pytest.mark.task("search")
 @pytest.mark.points(2)
 def test_search_finds_the_snippet_behind_hidden_queries(submission, support, grading_seed):
@@ -42,12 +44,12 @@ def test_search_finds_the_snippet_behind_hidden_queries(submission, support, gra
     rng = random.Random(grading_seed)
     sources = rng.sample(range(len(corpus)), N_QUERIES)
     queries = [support.perturb(corpus[i], rng) for i in sources]
-    got = submission.harness.search_texts(queries, corpus, K)
-    indexes = np.asarray(got["indexes"])
+    indexes = np.asarray(submission.harness.search_texts(queries, corpus, K))
     call = f"search(embed(<{N_QUERIES} queries>), embed(<{N_CORPUS} snippets>), k={K})"
     expect(indexes.shape == (N_QUERIES, K), f"{call} returned shape {indexes.shape}; expected "
            f"({N_QUERIES}, {K})")
-    want, _ = support.cosine_top_k(got["reference_queries"], got["reference_corpus"], K)
+    want, _ = support.cosine_top_k(support.reference_embeddings(queries),
+                                   support.reference_embeddings(corpus), K)
     same_top1 = float((indexes[:, 0] == want[:, 0]).mean())
     found = float(np.mean([src in row for src, row in zip(sources, indexes, strict=True)]))
     expect(same_top1 >= 0.9, f"{call}: for {1 - same_top1:.0%} of the queries your best match "

@@ -10,6 +10,7 @@ import pytest
 from grader.testing import expect
 
 
+# fails for: ignores-size-limit, lazy
 @pytest.mark.task("choose")
 @pytest.mark.points(2)
 def test_choose_is_pareto_optimal_for_hidden_budgets(submission, support, grading_seed):
@@ -32,6 +33,7 @@ def test_choose_is_pareto_optimal_for_hidden_budgets(submission, support, gradin
            f"{got!r}; nothing fits such a budget: return None")
 
 
+# fails for: cpu-timer, lazy
 @pytest.mark.task("latency")
 @pytest.mark.points(1)
 def test_latency_with_other_costs(submission, support, grading_seed):
