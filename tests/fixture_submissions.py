@@ -34,7 +34,8 @@ def materialise(course: Course, ex: Exercise, outcome: Path, scratch: Path) -> P
     extra = outcome / ex.rel
     if extra.is_dir():
         shutil.copytree(extra, target, dirs_exist_ok=True)
-    done = subprocess.run(["git", "apply", "--unsafe-paths", "-p1", str(patch.resolve())],
+    done = subprocess.run(["git", "apply", "--allow-empty", "--unsafe-paths", "-p1",
+                           str(patch.resolve())],
                           cwd=target, capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"{patch} no longer applies to the reference: {done.stderr}"
     return root
