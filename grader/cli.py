@@ -270,12 +270,13 @@ def _hint(course: object, ex_id: str, level: int | None) -> int:
 
     assert isinstance(course, Course)
     ex = course.get(ex_id)
+    progress = Progress(course.root)
     try:
-        shown, text = hint(ex, Progress(course.root), level)
+        shown, text = hint(ex, progress, level)
     except ValueError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    print(hint_text(ex, shown, text, f"`make hint EX={ex.id}`"))
+    print(hint_text(ex, shown, text, f"`make hint EX={ex.id}`", progress))
     return 0
 
 

@@ -103,3 +103,27 @@ def test_damaged_progress_file_is_not_fatal(course: Path) -> None:
     (course / ".grader").mkdir()
     (course / ".grader" / "progress.json").write_text("{not json")
     assert main(["--course", str(course), "hint", "tiny-stats"]) == 0
+
+
+def test_hints_follow_the_task_the_last_check_named(course: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = next(course.glob("exercises/*/*/exercise.toml"))
+    text = manifest.read_text()
+    anchor = 'id = "median"\n'
+    assert anchor in text
+    manifest.write_text(text.replace(anchor, anchor + 'hints = ["Sort first.", '
+                                                       '"Average the two middle values."]\n'))
+    (course / ".grader").mkdir()
+    (course / ".grader" / "progress.json").write_text(json.dumps({"status": {"tiny-stats": {
+        "status": "partial", "score": 2, "max_score": 4, "focus": "median"}}}))
+    assert main(["--course", str(course), "hint", "tiny-stats"]) == 0
+    out = capsys.readouterr().out
+    assert "Hint 1/2 for tiny-stats, task 'median'" in out and "Sort first." in out
+    assert main(["--course", str(course), "hint", "tiny-stats"]) == 0
+    out = capsys.readouterr().out
+    assert "Average the two middle values." in out and "last hint for this task" in out
+    # a task without hints of its own: the exercise's ladder, from where it was
+    (course / ".grader" / "progress.json").write_text(json.dumps({"status": {"tiny-stats": {
+        "status": "partial", "score": 2, "max_score": 4, "focus": "mean"}}}))
+    assert main(["--course", str(course), "hint", "tiny-stats"]) == 0
+    assert "Hint 1/3 for tiny-stats:" in capsys.readouterr().out

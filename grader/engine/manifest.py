@@ -37,6 +37,7 @@ class Task:
 
     id: str
     title: str
+    hints: tuple[str, ...] = ()  # this task's own ladder; the exercise's ladder otherwise
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,11 @@ def load_manifest(path: Path, rel: str) -> Exercise:
         if type(raw) is not dict or type(raw.get("id")) is not str or \
                 type(raw.get("title")) is not str:
             raise ManifestError(path, f"tasks[{i}]", "needs a string id and a string title")
-        tasks.append(Task(raw["id"], raw["title"]))
+        task_hints = raw.get("hints", [])
+        if type(task_hints) is not list or any(type(h) is not str or not h.strip()
+                                               for h in task_hints):
+            raise ManifestError(path, f"tasks[{i}].hints", "must be a list of non-empty strings")
+        tasks.append(Task(raw["id"], raw["title"], tuple(task_hints)))
     if not tasks:
         raise ManifestError(path, "tasks", "must list at least one task")
     hints = _get(data, path, "hints", list)

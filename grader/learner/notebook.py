@@ -60,8 +60,9 @@ def hint(ex_id: str, level: int | None = None) -> None:
 
     course = Course.find()
     ex = course.get(ex_id)
-    shown, text = next_hint(ex, Progress(course.root), level)
-    print(hint_text(ex, shown, text, f'hint("{ex.id}") again'))
+    progress = Progress(course.root)
+    shown, text = next_hint(ex, progress, level)
+    print(hint_text(ex, shown, text, f'hint("{ex.id}") again', progress))
 
 
 class CheckResult:

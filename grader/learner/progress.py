@@ -50,9 +50,16 @@ class Progress:
     def record_run(self, run: RunResult) -> None:
         """Remember each graded exercise's status and score."""
         for ex in run.exercises:
+            problem = ex.first_problem()
             self.data["status"][ex.id] = {"status": ex.status, "score": ex.score,
-                                          "max_score": ex.max_score}
+                                          "max_score": ex.max_score,
+                                          "focus": problem.task if problem else ""}
         self.save()
+
+    def focus(self, ex_id: str) -> str:
+        """The task the last check pointed the learner at (what its next: line named)."""
+        entry = self.data["status"].get(ex_id, {})
+        return str(entry.get("focus", "")) if type(entry) is dict else ""
 
     def hint_level(self, ex_id: str) -> int:
         """How many hints of this exercise the learner has seen."""
