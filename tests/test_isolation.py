@@ -7,6 +7,7 @@ machine cannot give. The attacks themselves are in test_attacks.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ import pytest
 from conftest import processes_of
 
 from grader.cli import main as grader_cli
+from grader.engine import services
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.engine.outcomes import CallTimeout, SubmissionCrashed
@@ -93,6 +96,16 @@ def reach(port, kind):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
             conn.sendall(b"hello")
         return "sent"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, str(exc.errno))
+
+
+def ask(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"ping")
+            conn.shutdown(socket.SHUT_WR)
+            return conn.recv(100).decode()
     except OSError as exc:
         return errno.errorcode.get(exc.errno, str(exc.errno))
 
@@ -329,12 +342,70 @@ def server() -> Iterator[socket.socket]:
     sock.close()
 
 
-def test_host_network_exercises_reach_the_grader_server_by_tcp_only(
-        tier: isolation.Tier, make: Make, server: socket.socket) -> None:
-    """network = "host" (the cloud exercises): TCP to the tests' emulator, but no UDP."""
-    sub = make(network="host")
-    assert sub.reach(server.getsockname()[1], "tcp") == "sent"
-    assert sub.reach(server.getsockname()[1], "udp") == ("sent" if tier.name == "C" else "EACCES")
+@pytest.fixture
+def echo() -> Iterator[int]:
+    """A grading's own server (a cloud emulator, as the tests start one): answers "pong: <what
+    it got>" to each connection."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                got = b""
+                with contextlib.suppress(OSError):
+                    while chunk := conn.recv(100):
+                        got += chunk
+                conn.sendall(b"pong: " + got)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = sock.getsockname()[1]
+    services.expose(port)
+    yield port
+    services.withdraw(port)
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def test_services_exercises_reach_their_own_servers_and_nothing_else(
+        tier: isolation.Tier, make: Make, echo: int, server: socket.socket) -> None:
+    """network = "services" (the cloud exercises): TCP to the grading's own servers, nothing else
+    on the machine (``server`` stands for another student's emulator or a local database)."""
+    sub = make(network="services")
+    assert sub.ask(echo) == "pong: ping"
+    assert sub.reach(echo, "udp") == ("sent" if tier.name == "C" else "EACCES")
+    other = sub.reach(server.getsockname()[1], "tcp")
+    if tier.name == "C":
+        assert other == "sent"  # tier C has the grader's network: documented
+    elif tier.name == "A":
+        assert other == "ECONNREFUSED"  # its own loopback holds only the forwarded ports
+    elif tier.landlock >= 4:
+        assert other == "EACCES"  # Landlock: connect to the exposed ports only
+
+
+def test_a_server_started_after_the_worker_is_reached_by_a_fresh_worker(
+        tier: isolation.Tier, make: Make, echo: int) -> None:
+    sub = make(network="services")
+    assert sub.ask(echo) == "pong: ping"
+    late = socket.socket()
+    late.bind(("127.0.0.1", 0))
+    late.listen(4)
+    services.expose(late.getsockname()[1])
+    try:
+        assert sub.reach(late.getsockname()[1], "tcp") == "sent"
+    finally:
+        services.withdraw(late.getsockname()[1])
+        late.close()
 
 
 def test_without_network_the_grader_server_is_out_of_reach(

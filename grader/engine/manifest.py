@@ -18,7 +18,7 @@ SKILLS = {
     "communication": "7 Communication and problem solving",
 }
 REQUIREMENTS = frozenset({"node", "docker", "r", "torch"})
-NETWORKS = ("none", "loopback", "host")  # what a worker may reach; see grader/isolation.py
+NETWORKS = ("none", "loopback", "services")  # what a worker may reach: grader/sandbox/isolation.py
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -80,7 +80,7 @@ class Exercise:
     rel: str  # e.g. "04_data/01_pandas-cleaning", the same under exercises/ and solutions/
     harness: str | None = None  # course-owned module run in the worker beside learner code
     manual: tuple[ManualItem, ...] = ()
-    network: str = "none"  # "loopback": serves itself on 127.0.0.1; "host": the tests' servers
+    network: str = "none"  # "loopback": serves itself on 127.0.0.1; "services": the tests' servers
     # Files the learner's code makes (a saved model): copied when present, never required, and
     # size-capped by budget.artifact_mb instead of the learner files' limit.
     artifacts: tuple[str, ...] = ()

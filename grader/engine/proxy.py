@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from grader.engine import services
 from grader.engine.outcomes import (
     CallTimeout,
     ImportFailed,
@@ -43,7 +44,7 @@ from grader.engine.plaindata import (
     dumps_message,
     encode,
 )
-from grader.sandbox import isolation
+from grader.sandbox import isolation, portforward
 from grader.sandbox import limits as sandbox
 
 MAX_HEADER = 16 * 1024 * 1024
@@ -110,7 +111,7 @@ class WorkerSpec:
     exercise_seconds: float
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     harness: Path | None = None  # course-owned helper run beside the learner's code
-    network: str = "none"  # "loopback": serves itself on 127.0.0.1; "host": reaches the grader's
+    network: str = "none"  # "loopback": serves itself on 127.0.0.1; "services": reaches the
     readable: tuple[Path, ...] = ()  # course folders the learner may read (the public data)
     artifacts: tuple[str, ...] = ()  # files the learner's code saved: copied when present
     artifact_bytes: int = sandbox.MAX_FILE_BYTES  # the size cap of each artifact
@@ -134,9 +135,14 @@ class _Worker:
         if spec.harness is not None:
             shutil.copyfile(spec.harness, self.dir / f"{HARNESS}.py")
             modules.append(HARNESS)
-        self.box = isolation.Box(isolation.current(), self.root, spec.limits, spec.network,
-                                 spec.readable)
+        tier = isolation.current()
+        self.ports = services.exposed() if spec.network == "services" else ()
+        self.box = isolation.Box(tier, self.root, spec.limits, spec.network, spec.readable,
+                                 ports=self.ports)
+        self.bridge: portforward.Bridge | None = None
         try:
+            if self.ports and tier.name == "A":
+                self.bridge = portforward.Bridge(self.root / "ports", self.ports)
             self.box.prepare()
             self.proc = subprocess.Popen(
                 self.box.command(worker_boot(), modules),
@@ -146,6 +152,8 @@ class _Worker:
                 pass_fds=self.box.pass_fds(),
             )
         except BaseException:
+            if self.bridge is not None:
+                self.bridge.close()
             self.box.close()
             self._tmp.cleanup()
             raise
@@ -186,6 +194,8 @@ class _Worker:
             return
         self._killed = True
         self.box.kill(self.proc.pid)
+        if self.bridge is not None:
+            self.bridge.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
@@ -543,7 +553,9 @@ class Submission:
 
     def _ensure_worker(self, left: float) -> _Worker:
         if self._worker is not None:
-            if self._worker.alive():
+            # A server the tests started after this worker is out of its reach: start anew.
+            current = services.exposed() if self._spec.network == "services" else ()
+            if self._worker.alive() and self._worker.ports == current:
                 return self._worker
             self._worker.kill()  # it ended between calls: sweep what it left, free its files
             self._worker = None

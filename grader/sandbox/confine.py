@@ -14,7 +14,7 @@ import resource
 import signal
 from typing import Any
 
-from grader.sandbox import landlock, seccomp
+from grader.sandbox import landlock, portforward, seccomp
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_KEEPCAPS = 8
@@ -54,10 +54,14 @@ def apply(plan: dict[str, Any], folder: str) -> None:
         landlock.restrict(landlock.Rules(
             read=tuple(rules["read"]), write=tuple(rules["write"]),
             devices=tuple(rules["devices"]), deny_tcp=bool(rules["deny_tcp"]),
+            connect_ports=tuple(int(p) for p in rules.get("connect_ports", ())),
             scope=bool(rules["scope"])))
     policy = plan.get("seccomp")
     if policy:
         seccomp.install(seccomp.Policy(inet=str(policy["inet"]), unix=bool(policy["unix"])))
+    forward = plan.get("forward")
+    if forward:  # confined already: the relay threads run under the same rules
+        portforward.serve_inside(str(forward["dir"]), [int(p) for p in forward["ports"]])
 
 
 def _copy_tree(source: str, dest: str) -> None:

@@ -1,7 +1,8 @@
 """Isolation tiers for submission workers: probed once per process, named in every report.
 
 - **A** (Linux where bubblewrap can make namespaces): the worker runs under ``bwrap`` in its own
-  PID, IPC, UTS, mount and (unless the exercise needs the host's loopback) network namespace, as
+  PID, IPC, UTS, mount and network namespace (the grading's own servers forwarded in, port by
+  port, where the exercise uses them: :mod:`grader.sandbox.portforward`), as
   an unprivileged uid, seeing the Python environment and the system read-only, its submission
   copy and the exercise's public data, and a size-capped tmpfs as its only writable place;
   Landlock, seccomp and rlimits apply inside as well.
@@ -38,10 +39,11 @@ from grader.sandbox import limits as sandbox
 ENV_VAR = "GRADER_ISOLATION"
 DEFAULT = "auto"
 ORDER = "ABC"
-NETWORKS = ("none", "loopback", "host")
+NETWORKS = ("none", "loopback", "services")
 SANDBOX_UID = 65534  # the uid inside bubblewrap's user namespace (non-root graders)
 UID_BASE = 2_000_000  # root graders: grading process P runs its workers as uid UID_BASE + P
 INPUT = "/run/grader/submission"  # tier A: the read-only submission copy the worker starts from
+PORTS = "/run/grader/ports"  # tier A: the Unix sockets that carry the grading's servers in
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Tier B: what of /etc a worker may read (a root grader's worker keeps CAP_DAC_READ_SEARCH)
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
@@ -190,8 +192,9 @@ class Box:
     tier: Tier
     host_root: Path  # the worker's private folder on the grader's side
     limits: sandbox.Limits
-    network: str = "none"  # "none", "loopback" (its own) or "host" (reach the grader's servers)
+    network: str = "none"  # "none", "loopback" (its own) or "services" (the grading's servers)
     readable: tuple[Path, ...] = ()  # course folders the learner may read (public data)
+    ports: tuple[int, ...] = ()  # "services": the grader's 127.0.0.1 ports it may connect to
     probing: bool = False
     _info: int | None = field(default=None, init=False, repr=False)
     _info_write: int = field(default=-1, init=False, repr=False)
@@ -251,9 +254,7 @@ class Box:
         if self.tier.name != "A" or self.tier.bwrap is None:
             return []
         args = [self.tier.bwrap, "--die-with-parent", "--new-session", "--unshare-pid",
-                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-        if self.network != "host":
-            args.append("--unshare-net")
+                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"]
         if os.geteuid() == 0:  # privileged bwrap; the worker then drops to its own uid
             args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
@@ -270,6 +271,8 @@ class Box:
         binds.append(("--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"))
         if not self.probing:
             binds.append(("--ro-bind", str(self.host_root / "submission"), INPUT))
+            if self._forwarded():
+                binds.append(("--ro-bind", str(self.host_root / "ports"), PORTS))
         made: set[str] = {"/", "/tmp"}
         for name in SYSTEM:
             if os.path.islink(name):
@@ -288,6 +291,10 @@ class Box:
             args += ["--info-fd", str(self._info_write)]
         return [*args, "--chdir", "/", "--"]
 
+    def _forwarded(self) -> bool:
+        """Whether the grading's servers are carried into this (tier A) worker's network."""
+        return self.network == "services" and bool(self.ports) and not self.probing
+
     def _readable(self) -> list[str]:
         """Every folder a worker reads: Python, the grader package, the system, tools, data."""
         return [*_installed(), *(str(p) for p in self.readable if p.is_dir())]
@@ -299,9 +306,12 @@ class Box:
         if tier.name == "A":
             plan["input"] = INPUT
             read, write, inet, unix = ["/"], [self.root], "allow", True
-            if self.network == "host":
+            if self.network == "services":
                 inet = "stream"
+            if self._forwarded():
+                plan["forward"] = {"dir": PORTS, "ports": list(self.ports)}
             deny_tcp = False  # its own network namespace: only itself to talk to
+            connect: tuple[int, ...] = ()
         else:
             plan["keep_read_search"] = self.uid is not None
             # /sys: libraries read CPU counts and cgroup quotas there, and some (DuckDB) treat
@@ -309,10 +319,14 @@ class Box:
             read = [*self._readable(), *(f"/etc/{n}" for n in ETC), "/proc", "/sys"]
             write, unix = [str(self.host_root)], False
             inet = "deny" if self.network == "none" else "stream"
-            deny_tcp = self.network == "none"
+            # "services": TCP to the grading's own ports only (Landlock ABI 4 knows ports, not
+            # addresses); "loopback" serves itself, on ports it picks, so TCP stays open
+            deny_tcp = self.network != "loopback"
+            connect = self.ports if self.network == "services" else ()
         if abi:
             plan["landlock"] = {"read": read, "write": write, "devices": list(DEVICES),
-                                "deny_tcp": deny_tcp, "scope": True}
+                                "deny_tcp": deny_tcp, "connect_ports": list(connect),
+                                "scope": True}
         if tier.seccomp:
             plan["seccomp"] = {"inet": inet, "unix": unix}
         return plan

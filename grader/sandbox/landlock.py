@@ -61,8 +61,14 @@ class Rules:
     read: tuple[str, ...] = ()  # read and execute beneath these paths
     write: tuple[str, ...] = ()  # every file right beneath these paths
     devices: tuple[str, ...] = ()  # read, write and ioctl on these device files
-    deny_tcp: bool = True  # no TCP bind or connect at all (ABI >= 4)
+    deny_tcp: bool = True  # no TCP bind or connect (ABI >= 4) ...
+    connect_ports: tuple[int, ...] = ()  # ... except connecting to these ports
     scope: bool = True  # no signals or abstract Unix sockets outside the domain (ABI >= 6)
+
+
+class _NetPort(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -127,6 +133,12 @@ def restrict(rules: Rules, version: int | None = None) -> int:
         _add_paths(syscall, ruleset, rules.read, READ & fs)
         _add_paths(syscall, ruleset, rules.write, fs)
         _add_paths(syscall, ruleset, rules.devices, DEVICE & fs)
+        if version >= 4 and rules.deny_tcp:
+            for port in rules.connect_ports:
+                rule = _NetPort(allowed_access=NET_CONNECT_TCP, port=int(port))
+                if syscall(_ADD_RULE, ruleset, _RULE_NET_PORT, ctypes.byref(rule),
+                           ctypes.c_uint32(0)) != 0:
+                    raise _error(f"allow TCP connections to port {port}")
         if prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise _error("set no_new_privs")
         if syscall(_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
