@@ -436,6 +436,11 @@ class Submission:
         """What was copied, missing or refused when the current worker started (None before)."""
         return self._worker.copy_report if self._worker is not None else None
 
+    def handed_in(self, rel: str, max_bytes: int) -> bytes:
+        """Bytes of a file as the learner handed it in, before any of its code ran (no links,
+        size-capped). FileNotFoundError when absent, ValueError when larger than ``max_bytes``."""
+        return sandbox.read_output(self._spec.source, rel, max_bytes)
+
     def read_file(self, rel: str, max_bytes: int = 64 * 1024 * 1024) -> bytes:
         """Bytes of a file the submission wrote in its working folder (no links, size-capped)."""
         if self._import_error is not None:
