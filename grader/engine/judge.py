@@ -18,11 +18,13 @@ import resource
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from grader.engine import judge_preload
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.engine.results import ExerciseResult, TestResult
@@ -62,18 +64,19 @@ def stopped_result(ex: Exercise, why: str, status: str = "timeout") -> ExerciseR
     return result
 
 
-def context(fork: bool = True) -> multiprocessing.context.BaseContext:
+def context(fork: bool = True, preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
     """``fork`` from a single-threaded caller that allows it (the CLI: nothing to re-import);
-    else a fork server with the engine imported once. A batch asks for the server: its judges
-    then inherit none of its descriptors (the gradebook, its lock) or threads."""
+    else a fork server, the judges' template, with the engine and ``preload`` (the libraries the
+    tests import: :mod:`grader.engine.judge_preload`) imported once. A batch asks for the
+    server: its judges then inherit none of its descriptors (the gradebook, its lock) or threads.
+    A process has one fork server: the first caller's ``preload`` is the one that counts."""
     methods = multiprocessing.get_all_start_methods()
     if fork and "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["grader.engine.judge", "grader.engine.runner",
-                                "grader.engine.plugin"])
+    ctx.set_forkserver_preload([*judge_preload.ENGINE, *preload])
     return ctx
 
 
@@ -144,14 +147,9 @@ class Judge:
         return outcome
 
     def _rss_kb(self) -> int:
-        try:
-            with open(f"/proc/{self.process.pid}/status", "rb") as fh:
-                for line in fh:
-                    if line.startswith(b"VmRSS:"):
-                        return int(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            pass
-        return 0
+        """The judge's own resident memory: pages it does not share with its template (the
+        libraries the fork server imported count once, in the server)."""
+        return own_memory_kb(self.process.pid)
 
     def _finish(self, answer: dict[str, Any], elapsed: float) -> Outcome:
         self._cleanup()
@@ -180,10 +178,36 @@ class Judge:
         self._reader.close()
 
 
+def _status_kb(pid: int | str, field: bytes) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(field + b":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def own_memory_kb(pid: int) -> int:
+    """Resident memory of ``pid`` that is private to it (KB), or its whole RSS where the
+    kernel has no ``smaps_rollup``."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            private = [int(line.split()[1]) for line in fh
+                       if line.startswith((b"Private_Clean:", b"Private_Dirty:"))]
+        if private:
+            return sum(private)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _status_kb(pid, b"VmRSS")
+
+
 def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str, seed: int,
           jobs: int, group: str | None, launcher: int) -> None:
     """The judge: grade one unit and send the result back as JSON."""
     sandbox.die_with_parent(os.getppid())
+    inherited_kb = _status_kb("self", b"VmRSS")  # the template's pages, shared
     _let_the_fork_server_go()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launcher's to handle
     try:
@@ -204,7 +228,9 @@ def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str,
                                   "submission_seconds": result.submission_seconds}
     except Exception as exc:  # an engine failure: say so, never a grade
         answer = {"error": repr(exc)}
-    answer["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    high_water = _status_kb("self", b"VmHWM")  # since the fork: it starts at what was inherited
+    answer["peak_rss_kb"] = (max(0, high_water - inherited_kb) if high_water and inherited_kb
+                             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     conn.send_bytes(json.dumps(answer).encode())
     conn.close()
 

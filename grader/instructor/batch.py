@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.engine import fingerprint, judge
+from grader.engine import fingerprint, judge, judge_preload
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.instructor.gradebook import Grade, Gradebook
@@ -318,7 +318,8 @@ def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current:
     queue = list(reversed(units))
     retried: set[Unit] = set()
     jobs = max(1, jobs)
-    ctx = judge.context(fork=False)
+    exercises = [course.get(name) for name in sorted({u.exercise for u in units})]
+    ctx = judge.context(fork=False, preload=judge_preload.judge_imports(course, exercises))
     running: dict[judge.Judge, Unit] = {}
     try:
         while queue or running:

@@ -128,7 +128,7 @@ def describe_worker() -> dict[str, Any]:
 def grade_packed(packed: Mapping[str, Any], exercise_id: str, seed: int,
                  expected: Expected) -> dict[str, Any]:
     """A Dask task: check this worker matches, unpack, grade in a bounded judge, answer."""
-    from grader.engine import judge
+    from grader.engine import judge, judge_preload
     from grader.engine.course import Course
 
     problems = differences(expected, [exercise_id])
@@ -139,7 +139,10 @@ def grade_packed(packed: Mapping[str, Any], exercise_id: str, seed: int,
     stage = Path(tempfile.mkdtemp(prefix="grader-unit-"))
     try:
         _unpack(packed, stage)
-        outcome = judge.Judge(judge.context(fork=False), course.root, course.get(exercise_id),
+        # The worker's judge template imports what every exercise's tests import, once.
+        ctx = judge.context(fork=False, preload=judge_preload.judge_imports(course,
+                                                                          course.exercises))
+        outcome = judge.Judge(ctx, course.root, course.get(exercise_id),
                               stage, seed).wait()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
