@@ -54,6 +54,13 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def submission(self) -> Iterator[Submission]:
         """The learner's modules, reached through a worker process."""
+        if self._submission is None:
+            self._submission = self._make_submission()
+        yield self._submission
+        self._submission.close()
+        self.result.submission_seconds = self._submission.seconds
+
+    def _make_submission(self) -> Submission:
         budget = self.ex.budget
         data = self.course.exercise_dir(self.ex) / "data"
         spec = WorkerSpec(
@@ -66,10 +73,7 @@ class GradingPlugin:
                      if self.ex.harness else None),
             network=self.ex.network, readable=(data,) if data.is_dir() else (),
             artifacts=self.ex.artifacts, artifact_bytes=budget.artifact_bytes)
-        self._submission = Submission(spec, self.ex.id)
-        yield self._submission
-        self._submission.close()
-        self.result.submission_seconds = self._submission.seconds
+        return Submission(spec, self.ex.id)
 
     def _artifact_room(self) -> dict[str, int]:
         """More disk for a worker whose folder also holds the learner's artifacts."""
@@ -117,10 +121,16 @@ class GradingPlugin:
         # Before any worker runs: trusted helpers load now, and the course's files are hashed
         # so that a submission which rewrites them (possible in the plain tier) is caught.
         self._course_hash = self.course_hash()
+        # The worker starts now and imports the learner's libraries while this process loads
+        # the tests' own: the two start-ups overlap.
+        self._submission = self._make_submission()
+        self._submission.start_early()
         if (self.course.exercise_dir(self.ex) / "tests" / "support.py").is_file():
             self._load_support()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._submission is not None:  # no test asked for it (e.g. collection failed)
+            self._submission.close()
         if self._course_hash and self.course_hash() != self._course_hash:
             for test in self.result.tests:
                 test.status, test.score = "error", 0.0

@@ -412,6 +412,7 @@ class Submission:
         self._spec = spec
         self._exercise_id = exercise_id
         self._worker: _Worker | None = None
+        self._early: _Worker | None = None  # started, its greeting not yet read
         self._import_error: SubmissionProblem | None = None
         self._used = 0.0
         self.output = CapturedOutput()
@@ -434,7 +435,8 @@ class Submission:
     @property
     def copy_report(self) -> sandbox.CopyReport | None:
         """What was copied, missing or refused when the current worker started (None before)."""
-        return self._worker.copy_report if self._worker is not None else None
+        worker = self._worker or self._early
+        return worker.copy_report if worker is not None else None
 
     def handed_in(self, rel: str, max_bytes: int) -> bytes:
         """Bytes of a file as the learner handed it in, before any of its code ran (no links,
@@ -556,6 +558,13 @@ class Submission:
         finally:
             self._used += time.monotonic() - start
 
+    def start_early(self) -> None:
+        """Start the worker process now without waiting for it, so the learner's imports run
+        while the judge loads its own; the first call reads its greeting. Not for exercises
+        whose servers are exposed later (``network = "services"``)."""
+        if self._worker is None and self._early is None and self._spec.network != "services":
+            self._early = _Worker(self._spec, lambda: self.output)
+
     def _ensure_worker(self, left: float) -> _Worker:
         if self._worker is not None:
             # A server the tests started after this worker is out of its reach: start anew.
@@ -564,7 +573,12 @@ class Submission:
                 return self._worker
             self._worker.kill()  # it ended between calls: sweep what it left, free its files
             self._worker = None
-        worker = _Worker(self._spec, lambda: self.output)
+        if self._early is not None:
+            # Started while the judge loaded its own libraries: that overlap costs the budget
+            # nothing, as it holds up no test; the wait for its greeting counts from here.
+            worker, self._early = self._early, None
+        else:
+            worker = _Worker(self._spec, lambda: self.output)
         names = ", ".join(f"{m}.py" for m in self._spec.modules) or "the exercise's harness"
         # Importing heavy libraries is not one call: start-up may use the rest of the budget.
         seconds = max(left, self._spec.call_seconds)
@@ -608,6 +622,9 @@ class Submission:
 
     def close(self) -> None:
         """Stop the worker, if one runs."""
+        if self._early is not None:
+            self._early.kill()
+            self._early = None
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
