@@ -205,7 +205,7 @@ def test_a_class_of_attacks_and_honest_students(tmp_path: Path) -> None:
     assert len(grades) == len(students) * len(course.exercises), text[-3000:]
     assert not unfinished, unfinished
     assert "could not be graded" not in text, text[-3000:]
-    wrong = []
+    wrong: list[tuple[object, ...]] = []
     for student, scores in exact.items():
         for ex_id, expected in scores.items():
             got = grades[student, ex_id]
