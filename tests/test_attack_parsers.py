@@ -63,6 +63,14 @@ def _to_the_cap(folder: Path) -> None:
     _blank_lines_under_the_summary(room)(folder)
 
 
+def _quarter_million_digit_cpu_limit(folder: Path) -> None:
+    """The container's cpu limit becomes a quoted number of 250,000 digits."""
+    manifest = folder / "manifests" / "deployment.yaml"
+    text = manifest.read_text()
+    assert text.count("cpu: 500m") == 1
+    manifest.write_text(text.replace("cpu: 500m", f'cpu: "{"9" * 250_000}"'))
+
+
 @dataclass(frozen=True)
 class ParserAttack:
     """One hostile file in an otherwise honest submission of one exercise."""
@@ -86,8 +94,9 @@ ATTACKS: dict[str, ParserAttack] = {
         "dockerfile", KNOWN_BAD / "dockerfile" / "env-bomb", 5, ("test_dockerfile_parses",),
         "41 Dockerfile ENV lines that each double a variable", says="variable-size"),
     "quarter-million-digit-quantity": ParserAttack(
-        "kubernetes", KNOWN_BAD / "kubernetes" / "huge-quantity", 12, ("test_schema[deployment]",),
-        "a cpu: limit of 250,000 digits: ~85 min per quantity check", says="up to 4096"),
+        "kubernetes", HERE / "kubernetes" / "quarter-million-digit-quantity", 12,
+        ("test_schema[deployment]",), "a cpu: limit of 250,000 digits: ~85 min per quantity check",
+        edit=_quarter_million_digit_cpu_limit, says="up to 4096"),
     "configmap-alias-bomb": ParserAttack(
         "kubernetes", KNOWN_BAD / "kubernetes" / "yaml-bomb", 32,
         ("test_configmap_optional_but_valid_and_used",),
@@ -160,6 +169,7 @@ def submission(name: str, scratch: Path) -> tuple[Exercise, Path]:
         for rel in ex.files:
             source = COURSE.solution_dir(ex) / rel
             if source.is_file():
+                (root / ex.rel / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, root / ex.rel / rel)
     if attack.edit is not None:
         attack.edit(root / ex.rel)
