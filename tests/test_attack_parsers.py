@@ -277,8 +277,10 @@ def in_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.mark.parametrize(("name", "tier"), cases(), ids=[f"{t}-{n}" for n, t in cases()])
 def test_parser_attack_is_bounded_in_every_tier(name: str, tier: str, in_tier: str,
-                                                tmp_path: Path, worker_tmp: Path) -> None:
+                                                tmp_path: Path, worker_tmp: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     assert isolation.current().name == tier  # what the judges, forked from here, will use
+    monkeypatch.setenv("TMPDIR", str(worker_tmp))  # and a spawned judge's workers
     ex, root = submission(name, tmp_path)
     missing = missing_requirements(ex)
     if missing:
