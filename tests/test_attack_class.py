@@ -188,9 +188,14 @@ def test_a_class_of_attacks_and_honest_students(tmp_path: Path) -> None:
             proc.wait()
     wall = time.monotonic() - start
     text = out.decode("utf-8", "replace")
-    time.sleep(0.5)  # let the kernel finish ending what the batch killed last
-    left = sorted(set(session_members(proc.pid)) | set(processes_mentioning(str(tmp_path))))
-    sleepers = _sleepers(nonce)
+    stop = time.monotonic() + 10  # what the batch killed last may take a moment to exit
+    while True:
+        left = sorted(set(session_members(proc.pid)) |
+                      set(processes_mentioning(f"{tmp_path}{os.sep}")))
+        sleepers = _sleepers(nonce)
+        if not (left or sleepers) or time.monotonic() > stop:
+            break
+        time.sleep(0.1)
     for pid in left:  # started by this test: end them so one failure does not cascade
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)

@@ -230,12 +230,18 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def leftovers(scratch: Path) -> list[int]:
+def leftovers(scratch: Path, grace: float = 5.0) -> list[int]:
     """Processes a unit left: below this one (but the multiprocessing helpers kept for reuse),
-    or naming the scratch folder (worker folders, the emulator's home) anywhere on the machine."""
-    below = [p for p in descendants(os.getpid())
-             if not any(helper in _cmdline(p) for helper in POOL_HELPERS)]
-    return sorted(set(below) | set(processes_mentioning(str(scratch))))
+    or naming the scratch folder (worker folders, the emulator's home) anywhere on the machine.
+    A process killed a moment ago gets ``grace`` seconds to finish exiting."""
+    stop = time.monotonic() + grace
+    while True:
+        below = [p for p in descendants(os.getpid())
+                 if not any(helper in _cmdline(p) for helper in POOL_HELPERS)]
+        found = sorted(set(below) | set(processes_mentioning(f"{scratch}{os.sep}")))
+        if not found or time.monotonic() > stop:
+            return found
+        time.sleep(0.1)
 
 
 def summary(result: ExerciseResult) -> list[tuple[str, str, float, str]]:
