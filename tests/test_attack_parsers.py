@@ -81,7 +81,10 @@ class ParserAttack:
     hostile: tuple[str, ...]  # the tests it aims at (every case): each must score 0
     tries: str  # what the hostile part does (the bench and README say the same)
     edit: Callable[[Path], None] | None = None  # applied to the exercise folder after the patch
-    says: str = ""  # a text at least one hostile test's message must contain
+    says: str = ""  # a text at least one hostile test's message must contain ...
+    # ... or this one, where the tier stops the attack before the parser sees it (tier B's
+    # Landlock lets a "services" worker connect to its emulator but bind no port to serve from)
+    or_blocked: str = ""
 
 
 PRESIGN = ("test_presigned_link_downloads_the_artifact", "test_presigned_link_is_sigv4_and_expires")
@@ -120,18 +123,18 @@ ATTACKS: dict[str, ParserAttack] = {
     "presign-slow-drip": ParserAttack(
         "s3-model-registry", KNOWN_BAD / "s3-model-registry" / "link-to-own-server", 36, PRESIGN,
         "a presigned link to a server in the worker that drips a byte every 3 s",
-        says="not at the emulator"),
+        says="not at the emulator", or_blocked="PermissionError"),
     "presign-file-url": ParserAttack(
         "s3-model-registry", HERE / "s3-model-registry" / "presign-file-url", 36, PRESIGN,
         "a file:// link to a copy of the artifact", says="'file:'"),
     "presign-other-port": ParserAttack(
         "s3-model-registry", HERE / "s3-model-registry" / "presign-other-port", 36, PRESIGN,
         "a link to the right bytes, served by the worker on another port",
-        says="not at the emulator"),
+        says="not at the emulator", or_blocked="PermissionError"),
     "presign-redirect": ParserAttack(
         "s3-model-registry", HERE / "s3-model-registry" / "presign-redirect", 36, PRESIGN,
         "a link to a server in the worker that redirects to the real presigned link",
-        says="not at the emulator"),
+        says="not at the emulator", or_blocked="PermissionError"),
     "moto-admin-api": ParserAttack(
         "deploy-and-monitor", KNOWN_BAD / "deploy-and-monitor" / "admin-api-cover-up", 25,
         ("test_deploy_model_refuses_a_bad_request", "test_deploy_model_refuses_more_bad_requests"),
@@ -266,7 +269,8 @@ def check_attack(name: str, graded: Graded, ex: Exercise) -> None:
         assert any(_aims(t.name, (test,)) for t in aimed), f"{test} did not run: {lost}"
     assert all(t.score == 0 and t.message for t in aimed), lost
     if attack.says:
-        assert any(attack.says in t.message for t in aimed), lost
+        said = [attack.says, attack.or_blocked] if attack.or_blocked else [attack.says]
+        assert any(text in t.message for t in aimed for text in said), lost
 
 
 @pytest.fixture
