@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from grader.engine import timing
 from grader.engine.outcomes import (
     CallTimeout,
     ImportFailed,
@@ -207,8 +208,12 @@ class _Worker:
             msg_id = self._next_id
             self._next_id += 1
             data = dumps_message(dict(header, id=msg_id), blobs)
-        reply, reply_blobs = self._exchange(data, time.monotonic() + seconds, what,
-                                            timeout_message)
+        began = time.monotonic()
+        try:
+            reply, reply_blobs = self._exchange(data, began + seconds, what, timeout_message)
+        finally:
+            if header:  # a call (the greeting counts as the worker's start)
+                timing.add_since("learner_compute", began)
         if type(reply.get("id")) is not int or reply["id"] != msg_id or self._buf:
             self.kill()
             raise SubmissionCrashed(OUT_OF_TURN.format(what=what))
@@ -547,6 +552,7 @@ class Submission:
                 return self._worker
             self._worker.kill()  # it ended between calls: sweep what it left, free its files
             self._worker = None
+        began = time.monotonic()
         worker = _Worker(self._spec, lambda: self.output)
         names = ", ".join(f"{m}.py" for m in self._spec.modules) or "the exercise's harness"
         # Importing heavy libraries is not one call: start-up may use the rest of the budget.
@@ -564,6 +570,7 @@ class Submission:
                 f"{names} could not be imported: {exc.message}. Check for code at the top of "
                 "your module that exits or crashes; keep work inside functions")
             raise self._import_error from None
+        timing.add_since("worker_start", began)  # spawn to greeting: the learner module imported
         if reply.get("ok") is not True:
             raw = reply.get("error")
             error: dict[str, Any] = raw if type(raw) is dict else {}
