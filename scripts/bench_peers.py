@@ -58,9 +58,10 @@ STARTER = (FIXTURE / "exercises" / REL / "stats.py").read_text()
 
 
 def students(n: int) -> dict[str, str]:
-    """N students' stats.py: a starter, the reference, then every pairing of the variants."""
+    """N students' stats.py: a starter, then every pairing of the variants (correct ones first:
+    the reference is the second student), cycled."""
     pairs = [(m, d) for m in MEANS for d in MEDIANS]
-    pairs.sort(key=lambda p: (p != ("ok", "ok"), p))  # correct ones come early
+    pairs.sort(key=lambda p: (not (p[0].startswith("ok") and p[1].startswith("ok")), p))
     sources = [STARTER] + [f'"""stats ({m} mean, {d} median)."""\n\n{MEANS[m]}\n\n{MEDIANS[d]}'
                            for m, d in pairs]
     return {f"s{i:03d}": sources[i % len(sources)] for i in range(n)}
@@ -108,8 +109,10 @@ def scratch_env() -> Path:
         return venv
     print(f"installing {', '.join(PINS)} into {venv} (once; a few minutes)...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *PINS],
-                   check=True)
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                           *PINS], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"pip could not install {' '.join(PINS)}:\n{done.stderr[-3000:]}")
     found = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "show", "torch"],
                            capture_output=True, text=True)
     if found.returncode == 0:
@@ -185,6 +188,7 @@ def nbgrader_source(reference: str, cases: list[tuple[str, int, bool, str]]) -> 
 def nbgrader_course(work: Path, venv: Path, env: dict[str, str], source: dict[str, object]
                     ) -> dict[str, object]:
     """An nbgrader course with the assignment generated; returns the released notebook."""
+    work.mkdir(parents=True)
     (work / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'bench'\n"
         f"c.CourseDirectory.root = {str(work)!r}\n")
