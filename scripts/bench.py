@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
@@ -13,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import bench_split
 
 from grader.engine.course import Course
 from grader.engine.proxy import Submission, WorkerSpec
@@ -63,18 +64,17 @@ def main() -> None:
 
     bench_attacks()
     course = Course.load(ROOT)
-    for ex in course.exercises:
-        seconds, peak_mb, score = grade_apart(grader, ex.id)
-        line(f"grade reference: {ex.id} ({score})", seconds, "s")
-        line("  peak RSS of its largest process (CLI or worker)", peak_mb, "MB")
+    print(f"before the split: {bench_split.load()}")
+    bench_split.print_table([bench_split.split_one(ex.id) for ex in course.exercises])
     if os.environ.get("BENCH_FINETUNE") == "1":
         bench_finetune()
     else:
         print("reference fine-tune of bert-finetune: BENCH_FINETUNE=1 make bench (about 3 min)")
-    start = time.perf_counter()
-    subprocess.run([grader, "--course", str(ROOT), "grade", "--submission", "solutions",
-                    "--quiet"], check=True)
-    line("grader grade --submission solutions (whole course)", time.perf_counter() - start, "s")
+    line("grader grade --submission solutions (whole course)", bench_split.course_seconds(),
+         "s")
+    line("grader check pandas-cleaning, solution (median of 3)", bench_split.check_seconds(),
+         "s")
+    print(f"  {bench_split.load()}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     line("peak RSS, grading process", peak, "MB")
@@ -130,25 +130,6 @@ def _attack_lines(course: Course, tiny: Any, attacks: Path) -> None:
         print(f"  {'slow check (deadline 2+1 s)':<28} {outcome.wall:>7.2f} s  judge peak RSS "
               f"{outcome.peak_rss_kb / 1024:>7.1f} MB  "
               f"{outcome.result.tests[0].message[:60] if outcome.result else outcome.error}")
-
-
-def grade_apart(grader: str, ex_id: str) -> tuple[float, float, str]:
-    """Grade one reference in its own process: seconds, peak RSS of any process, score."""
-    probe = ("import json, resource, subprocess, sys, time\n"
-             "start = time.perf_counter()\n"
-             "out = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True)\n"
-             "ex = json.loads(out.stdout)['exercises'][0]\n"
-             "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-             "score = f\"{ex['score']:g}/{ex['max_score']:g}\"\n"
-             "print(json.dumps([time.perf_counter() - start, peak, score]))")
-    done = subprocess.run([sys.executable, "-c", probe, grader, "--course", str(ROOT), "grade",
-                           ex_id, "--submission", "solutions", "--seed", "1", "--quiet",
-                           "--json", "-"], capture_output=True, text=True, check=True,
-                          # tier C: a worker in bubblewrap's PID namespace is reaped there, and
-                          # its peak memory never reaches this process's rusage
-                          env=dict(os.environ, GRADER_ISOLATION="C"))
-    seconds, peak, score = json.loads(done.stdout)
-    return float(seconds), float(peak), str(score)
 
 
 def bench_finetune() -> None:

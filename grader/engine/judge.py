@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from grader.engine import judge_preload
+from grader.engine import judge_preload, timing
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.engine.results import ExerciseResult, TestResult
@@ -224,6 +224,7 @@ def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str,
     try:
         course = Course.load(Path(course_root))
         result = grade_exercise(course, course.get(exercise_id), Path(stage_root), seed)
+        timing.write(exercise_id, result.submission_seconds)
         answer: dict[str, Any] = {"result": result.to_dict(), "wall": time.monotonic() - start,
                                   "submission_seconds": result.submission_seconds}
     except Exception as exc:  # an engine failure: say so, never a grade

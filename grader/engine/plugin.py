@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from grader.engine import timing
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.engine.outcomes import NotAttempted, NotGraded, SubmissionProblem
@@ -149,6 +150,7 @@ class GradingPlugin:
         items.sort(key=lambda item: item.get_closest_marker("requires") is not None)
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        timing.first("tests_start")
         self._started[item.nodeid] = time.monotonic()
         if self._submission is not None:
             self._submission.output = CapturedOutput()
@@ -173,6 +175,8 @@ class GradingPlugin:
     def pytest_runtest_makereport(self, item: pytest.Item,
                                   call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report = yield
+        if call.when == "call":
+            timing.last("tests_end")
         if report.skipped and call.when in ("setup", "call"):
             self.result.skipped.append(f"{item.name}: {_skip_reason(call)}")
         elif call.when == "call" or (call.when == "setup" and report.failed):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from grader.engine import services
+from grader.engine import services, timing
 from grader.engine.outcomes import (
     CallTimeout,
     ImportFailed,
@@ -217,8 +217,12 @@ class _Worker:
             msg_id = self._next_id
             self._next_id += 1
             data = dumps_message(dict(header, id=msg_id), blobs)
-        reply, reply_blobs = self._exchange(data, time.monotonic() + seconds, what,
-                                            timeout_message)
+        began = time.monotonic()
+        try:
+            reply, reply_blobs = self._exchange(data, began + seconds, what, timeout_message)
+        finally:
+            if header:  # a call (the greeting counts as the worker's start)
+                timing.add_since("learner_compute", began)
         if type(reply.get("id")) is not int or reply["id"] != msg_id or self._buf:
             self.kill()
             raise SubmissionCrashed(OUT_OF_TURN.format(what=what))
@@ -573,6 +577,7 @@ class Submission:
                 return self._worker
             self._worker.kill()  # it ended between calls: sweep what it left, free its files
             self._worker = None
+        began = time.monotonic()  # with an early start, only the wait that is left counts
         if self._early is not None:
             # Started while the judge loaded its own libraries: that overlap costs the budget
             # nothing, as it holds up no test; the wait for its greeting counts from here.
@@ -595,6 +600,7 @@ class Submission:
                 f"{names} could not be imported: {exc.message}. Check for code at the top of "
                 "your module that exits or crashes; keep work inside functions")
             raise self._import_error from None
+        timing.add_since("worker_start", began)  # spawn to greeting: the learner module imported
         if reply.get("ok") is not True:
             raw = reply.get("error")
             error: dict[str, Any] = raw if type(raw) is dict else {}

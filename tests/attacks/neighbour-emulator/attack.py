@@ -7,7 +7,7 @@ ATTEMPTS = []
 _honest_create_registry = create_registry  # noqa: F821 - defined above in registry.py
 
 
-def create_registry(conn, bucket):  # noqa: F811
+def create_registry(conn, bucket):
     _honest_create_registry(conn, bucket)
     if not TARGETS:
         return
@@ -26,6 +26,6 @@ def create_registry(conn, bucket):  # noqa: F811
         try:
             call()
             ATTEMPTS.append(f"{what}: done")
-        except Exception as exc:  # noqa: BLE001 - the attack records every refusal
+        except Exception as exc:
             ATTEMPTS.append(f"{what}: {type(exc).__name__}: {exc}"[:200])
     print("OBSERVED", ATTEMPTS)
