@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_parser_attacks
 import bench_split
 
 from grader.engine.course import Course
@@ -63,6 +64,7 @@ def main() -> None:
     sub.close()
 
     bench_attacks()
+    bench_parser_attacks.main()
     course = Course.load(ROOT)
     print(f"before the split: {bench_split.load()}")
     bench_split.print_table([bench_split.split_one(ex.id) for ex in course.exercises])
