@@ -104,6 +104,35 @@ def worker_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 POOL_HELPERS = (b"multiprocessing.forkserver", b"multiprocessing.resource_tracker")
 
 
+def cmdline(pid: int) -> bytes:
+    """A process's command line, NUL-separated (empty once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def descendants(pid: int) -> list[int]:
+    """Live processes below ``pid``, at any depth."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] not in (b"Z", b"X"):
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
 def live_children(parent: int | None = None) -> list[int]:
     """Pids of live (non-zombie) children of ``parent`` (default: this process), except the
     multiprocessing helpers an earlier batch left for reuse."""

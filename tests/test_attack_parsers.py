@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import POOL_HELPERS, TIERS, probed, processes_mentioning
+from conftest import POOL_HELPERS, TIERS, cmdline, descendants, probed, processes_mentioning
 from fixture_submissions import PATCH, materialise
 
 from grader.engine import judge
@@ -205,34 +205,6 @@ def grade_in_a_judge(ex: Exercise, root: Path) -> Graded:
     return Graded(outcome.result, wall, outcome.peak_rss_kb)
 
 
-def descendants(pid: int) -> list[int]:
-    """Live processes below ``pid``, at any depth."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if fields[0] not in (b"Z", b"X"):
-                children.setdefault(int(fields[1]), []).append(int(entry))
-    found, pending = [], [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read()
-    except OSError:
-        return b""
-
-
 def leftovers(scratch: Path, grace: float = 5.0) -> list[int]:
     """Processes a unit left: below this one (but the multiprocessing helpers kept for reuse),
     or naming the scratch folder (worker folders, the emulator's home) anywhere on the machine.
@@ -240,7 +212,7 @@ def leftovers(scratch: Path, grace: float = 5.0) -> list[int]:
     stop = time.monotonic() + grace
     while True:
         below = [p for p in descendants(os.getpid())
-                 if not any(helper in _cmdline(p) for helper in POOL_HELPERS)]
+                 if not any(helper in cmdline(p) for helper in POOL_HELPERS)]
         found = sorted(set(below) | set(processes_mentioning(f"{scratch}{os.sep}")))
         if not found or time.monotonic() > stop:
             return found
@@ -302,7 +274,7 @@ def test_parser_attack_is_bounded_in_every_tier(name: str, tier: str, in_tier: s
             summary(healthy.result)
     finally:
         left = leftovers(tmp_path)
-    assert not left, [_cmdline(p) for p in left]
+    assert not left, [cmdline(p) for p in left]
 
 
 def test_every_attack_has_a_fixture_and_a_tier() -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cmdline, descendants
 
 from grader.engine import fingerprint
 from grader.engine.course import Course
@@ -277,26 +278,6 @@ def slow_course(tmp_path: Path, exercise_seconds: int = 2) -> Course:
     return Course.load(copy)
 
 
-def descendants(pid: int) -> list[int]:
-    """Live processes below ``pid``, at any depth."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if fields[0] not in (b"Z", b"X"):
-                children.setdefault(int(fields[1]), []).append(int(entry))
-    found, pending = [], [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
 def alive(pids: list[int]) -> list[int]:
     out = []
     for pid in pids:
@@ -339,7 +320,7 @@ def leftovers() -> list[int]:
     forked by the fork server is still counted)."""
     from conftest import POOL_HELPERS
 
-    helpers = {p for p in _children(os.getpid()) if any(h in _cmdline(p) for h in POOL_HELPERS)}
+    helpers = {p for p in _children(os.getpid()) if any(h in cmdline(p) for h in POOL_HELPERS)}
     return [p for p in descendants(os.getpid()) if p not in helpers]
 
 
@@ -356,15 +337,7 @@ def _parent(pid: int) -> int:
 
 
 def workers(pids: list[int]) -> list[int]:
-    return [p for p in pids if b"grader.engine.worker" in _cmdline(p)]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read()
-    except OSError:
-        return b""
+    return [p for p in pids if b"grader.engine.worker" in cmdline(p)]
 
 
 def test_a_judge_past_its_memory_limit_is_stopped(tmp_path: Path) -> None:
@@ -430,7 +403,7 @@ def test_a_batch_killed_with_sigkill_leaves_no_process(tmp_path: Path, display: 
     left = alive(below)
     for pid in left:  # started by this test: end them so one failure does not cascade
         os.kill(pid, signal.SIGKILL)
-    assert not left, [_cmdline(p) for p in left]
+    assert not left, [cmdline(p) for p in left]
     cgroup.sweep_stale()  # what the next batch does with the killed one's (empty) cgroups
     base = cgroup._own_path()
     names = os.listdir(base) if base and cgroup.available() else []
