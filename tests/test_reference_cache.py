@@ -406,3 +406,67 @@ def test_learner_gradings_keep_it_in_the_courses_grader_folder(
     assert _computed(cached_course) == ["4"]
     folder = cached_course.root / ".grader" / "reference-cache"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and _entries(folder)
+
+
+POISON = '''
+import os
+
+CACHE = {cache!r}
+
+
+def mean(values):
+    """Overwrite every cache entry, plant a new one, then answer correctly."""
+    for name in os.listdir(CACHE):
+        with open(os.path.join(CACHE, name), "wb") as fh:
+            fh.write(b"poison")
+    with open(os.path.join(CACHE, "planted.ref"), "wb") as fh:
+        fh.write(b"poison")
+    return 1000.0
+
+
+def median(values):
+    return 0.0
+'''
+
+
+def test_a_worker_cannot_reach_the_cache(cached_course: Course, tmp_path: Path,
+                                        tier: object, worker_tmp: Path) -> None:
+    """A submission that knows the cache's path tries to poison it for the next student: tiers
+    A and B keep it out; in tier C (trusted submissions only) it gets there."""
+    from grader.engine.runner import grade_exercise
+    from grader.sandbox.isolation import Tier
+
+    assert isinstance(tier, Tier)
+    folder = rc.prepare(tmp_path / "class" / ".reference-cache")
+    ex = cached_course.get("tiny-stats")
+    honest = grade_exercise(cached_course, ex, cached_course.root / "solutions", 5, folder)
+    entries = {p: p.read_bytes() for p in _entries(folder)}
+    attacker = tmp_path / "attacker"
+    (attacker / REL).mkdir(parents=True)
+    (attacker / REL / "stats.py").write_text(POISON.format(cache=str(folder)))
+    grade_exercise(cached_course, ex, attacker, 5, folder)
+    reached = (folder / "planted.ref").exists()
+    assert reached == (tier.name == "C")
+    assert ({p: p.read_bytes() for p in _entries(folder)} == entries) == (not reached)
+    again = grade_exercise(cached_course, ex, cached_course.root / "solutions", 5, folder)
+    assert again.score == honest.score == 7
+    # tier C: this crude poison does not read back, so the attacker's own hidden test and the
+    # next student recompute it; a forged entry would be believed, which is why tier C is for
+    # trusted submissions only
+    assert _computed(cached_course) == (["5"] * 3 if reached else ["5"])
+
+
+def test_a_cluster_worker_keeps_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.instructor import cluster
+
+    monkeypatch.delenv(rc.CACHE_VAR, raising=False)
+    cluster._worker_references.cache_clear()
+    try:
+        folder = cluster._worker_references()
+        assert folder is not None and stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert cluster._worker_references() == folder  # one per worker process
+        monkeypatch.setenv(rc.CACHE_VAR, "off")
+        cluster._worker_references.cache_clear()
+        assert cluster._worker_references() is None
+    finally:
+        cluster._worker_references.cache_clear()
