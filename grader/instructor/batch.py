@@ -270,7 +270,7 @@ def run(course: Course, submissions: Path, db: Path | None = None, jobs: int = 1
                 gb.settle_runs()
             return summary
         cgroup.sweep_stale()  # what a grader killed with SIGKILL may have left
-        references = _reference_folder(db, say)
+        references = None if cluster else _reference_folder(db, say)  # a worker keeps its own
         run_id = gb.start_run(jobs, len(work.units), _command_line())
         display = _Display(len(work.units), quiet)
         start = time.monotonic()
