@@ -299,7 +299,8 @@ def _grade(course: object, ids: list[str], submission: Path | None, seed: int | 
     if not root.is_dir():
         print(f"grader: submission folder {root} does not exist", file=sys.stderr)
         return 2
-    run = grade(course, exercises, root.resolve(), seed, bounded=True)
+    run = grade(course, exercises, root.resolve(), seed, bounded=True,
+                reference_cache=_reference_folder(course.root))
     progress = Progress(course.root)
     own_work = root.resolve() == (course.root / "exercises").resolve()
     if own_work:
@@ -310,6 +311,13 @@ def _grade(course: object, ids: list[str], submission: Path | None, seed: int | 
         status = {ex.id: progress.status(ex.id) for ex in course.exercises} if own_work else {}
         render(run, course, verbose=verbose, course_status=status, detail_hint=detail_hint)
     return 0
+
+
+def _reference_folder(course_root: Path) -> Path | None:
+    """The course's own cache of reference values (``.grader/``, never committed or released)."""
+    from grader.engine.reference_cache import configured_folder
+
+    return configured_folder(course_root / ".grader" / "reference-cache")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ class Judge:
 
     def __init__(self, ctx: multiprocessing.context.BaseContext, course_root: Path,
                  ex: Exercise, stage_root: Path, seed: int, jobs: int = 1,
-                 margin: float | None = None, memory_mb: int | None = None) -> None:
+                 margin: float | None = None, memory_mb: int | None = None,
+                 reference_cache: Path | None = None) -> None:
         self.ex = ex
         self.seconds = deadline(ex, margin)
         self.memory = (MEMORY_MB if memory_mb is None else memory_mb) * 1024 * 1024
@@ -94,7 +95,8 @@ class Judge:
         self.process: Any = ctx.Process(  # type: ignore[attr-defined]
             target=_main, name=f"grader-judge-{ex.id}", daemon=True,
             args=(writer, str(course_root), ex.id, str(stage_root), seed, jobs,
-                  self.group.path if self.group else None, os.getpid()))
+                  self.group.path if self.group else None, os.getpid(),
+                  str(reference_cache) if reference_cache else ""))
         self.start = time.monotonic()
         try:
             self.process.start()
@@ -204,8 +206,9 @@ def own_memory_kb(pid: int) -> int:
 
 
 def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str, seed: int,
-          jobs: int, group: str | None, launcher: int) -> None:
-    """The judge: grade one unit and send the result back as JSON."""
+          jobs: int, group: str | None, launcher: int, reference_cache: str = "") -> None:
+    """The judge: grade one unit and send the result back as JSON (``reference_cache``: the
+    folder where course-only reference values persist between units, "" for none)."""
     sandbox.die_with_parent(os.getppid())
     inherited_kb = _status_kb("self", b"VmRSS")  # the template's pages, shared
     _let_the_fork_server_go()
@@ -223,7 +226,8 @@ def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str,
     start = time.monotonic()
     try:
         course = Course.load(Path(course_root))
-        result = grade_exercise(course, course.get(exercise_id), Path(stage_root), seed)
+        result = grade_exercise(course, course.get(exercise_id), Path(stage_root), seed,
+                                Path(reference_cache) if reference_cache else None)
         timing.write(exercise_id, result.submission_seconds)
         answer: dict[str, Any] = {"result": result.to_dict(), "wall": time.monotonic() - start,
                                   "submission_seconds": result.submission_seconds}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import sys
@@ -18,6 +19,7 @@ from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.engine.outcomes import NotAttempted, NotGraded, SubmissionProblem
 from grader.engine.proxy import CapturedOutput, Submission, WorkerSpec
+from grader.engine.reference_cache import ReferenceCache, active
 from grader.engine.results import ExerciseResult, TestResult
 from grader.sandbox import limits as sandbox
 from grader.sandbox.limits import Limits
@@ -27,7 +29,7 @@ class GradingPlugin:
     """Fixtures (``submission``, ``support``, ``grading_seed``, ...) and result collection."""
 
     def __init__(self, course: Course, exercise: Exercise, submission_root: Path,
-                 seed: int) -> None:
+                 seed: int, reference_folder: Path | None = None) -> None:
         self.course = course
         self.ex = exercise
         self.seed = seed
@@ -38,6 +40,9 @@ class GradingPlugin:
         self._support: ModuleType | None = None
         self._started: dict[str, float] = {}
         self._course_hash = ""
+        self.reference_folder = reference_folder
+        self.references = ReferenceCache(None)
+        self._session = contextlib.ExitStack()
 
     def course_hash(self) -> str:
         """A digest of every course-side file this exercise's tests read."""
@@ -102,6 +107,12 @@ class GradingPlugin:
         return self._support
 
     @pytest.fixture(scope="session")
+    def reference_cache(self) -> ReferenceCache:
+        """Values that depend only on the course and a key (the seed): computed once per
+        exercise and class seed in ``grader batch`` (:mod:`grader.engine.reference_cache`)."""
+        return self.references
+
+    @pytest.fixture(scope="session")
     def grading_seed(self) -> int:
         """This run's seed: hidden inputs derive from it, the report records it."""
         return self.seed
@@ -126,12 +137,15 @@ class GradingPlugin:
         # the tests' own: the two start-ups overlap.
         self._submission = self._make_submission()
         self._submission.start_early()
+        self.references = ReferenceCache.for_exercise(self.course, self.ex, self.reference_folder)
+        self._session.enter_context(active(self.references))
         if (self.course.exercise_dir(self.ex) / "tests" / "support.py").is_file():
             self._load_support()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._submission is not None:  # no test asked for it (e.g. collection failed)
             self._submission.close()
+        self._session.close()
         if self._course_hash and self.course_hash() != self._course_hash:
             for test in self.result.tests:
                 test.status, test.score = "error", 0.0

@@ -54,12 +54,16 @@ def missing_requirements(ex: Exercise) -> list[str]:
 
 
 def grade_exercise(course: Course, ex: Exercise, submission_root: Path,
-                   seed: int) -> ExerciseResult:
-    """Run one exercise's public and (when present) hidden tests against a submission."""
+                   seed: int, reference_cache: Path | None = None) -> ExerciseResult:
+    """Run one exercise's public and (when present) hidden tests against a submission.
+
+    ``reference_cache``: the folder where course-only reference values persist between
+    gradings (:mod:`grader.engine.reference_cache`); None keeps nothing.
+    """
     from grader.engine.plugin import GradingPlugin
 
     start = time.monotonic()
-    plugin = GradingPlugin(course, ex, submission_root, seed)
+    plugin = GradingPlugin(course, ex, submission_root, seed, reference_cache)
     missing = missing_requirements(ex)
     dirs = course.test_dirs(ex)
     if missing:
@@ -105,11 +109,12 @@ def grade_exercise(course: Course, ex: Exercise, submission_root: Path,
 def grade(course: Course, exercises: Sequence[Exercise], submission_root: Path,
           seed: int | None = None,
           progress: Callable[[ExerciseResult], None] | None = None,
-          bounded: bool = False) -> RunResult:
+          bounded: bool = False, reference_cache: Path | None = None) -> RunResult:
     """Grade the chosen exercises of one submission, each isolated from the others.
 
     ``bounded``: each exercise in a child process killed past its deadline or memory limit
     (:mod:`grader.engine.judge`), as ``grader grade`` and ``check`` do; else in this process.
+    ``reference_cache``: where course-only reference values persist between gradings.
     """
     seed = secrets.randbelow(2**31) if seed is None else seed
     hidden = any((course.solution_dir(ex) / "tests").is_dir() for ex in exercises)
@@ -119,21 +124,23 @@ def grade(course: Course, exercises: Sequence[Exercise], submission_root: Path,
             id=problem.path.parent.name, title="(broken manifest)", skill="",
             message=f"{problem}. Fix the manifest; the other exercises were graded"))
     for ex in exercises:
-        result = _bounded(course, ex, submission_root, seed) if bounded else \
-            grade_exercise(course, ex, submission_root, seed)
+        result = _bounded(course, ex, submission_root, seed, reference_cache) if bounded \
+            else grade_exercise(course, ex, submission_root, seed, reference_cache)
         run.exercises.append(result)
         if progress:
             progress(result)
     return run
 
 
-def _bounded(course: Course, ex: Exercise, submission_root: Path, seed: int) -> ExerciseResult:
+def _bounded(course: Course, ex: Exercise, submission_root: Path, seed: int,
+             reference_cache: Path | None) -> ExerciseResult:
     """One exercise graded by a judge process of its own, stopped from outside if need be."""
     from grader.engine import judge
     from grader.sandbox import cgroup
 
     cgroup.sweep_stale()  # what a grader killed with SIGKILL may have left
-    outcome = judge.Judge(judge.context(), course.root, ex, submission_root, seed).wait()
+    outcome = judge.Judge(judge.context(), course.root, ex, submission_root, seed,
+                          reference_cache=reference_cache).wait()
     if outcome.result is None:
         return judge.stopped_result(ex, f"the grader failed on this exercise: {outcome.error}",
                                     "error")

@@ -1,4 +1,5 @@
-"""What test authors import: the problems a call can raise and ``expect`` for learner messages."""
+"""What test authors import: the problems a call can raise, ``expect`` for learner messages,
+and ``cached_reference`` for course-only values worth computing once per class."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ from grader.engine.outcomes import (
     SubmissionProblem,
     SubmissionRaised,
 )
+from grader.engine.reference_cache import (
+    ReferenceCache,
+    cached_reference,
+    file_digest,
+    texts_digest,
+)
 
 __all__ = [
     "CallTimeout", "Feedback", "ImportFailed", "MissingFunction", "NotAttempted", "NotGraded",
-    "NotPlainReturn", "SubmissionCrashed", "SubmissionProblem", "SubmissionRaised", "expect",
+    "NotPlainReturn", "ReferenceCache", "SubmissionCrashed", "SubmissionProblem",
+    "SubmissionRaised", "cached_reference", "expect", "file_digest", "texts_digest",
 ]
 
 

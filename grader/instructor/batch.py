@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.engine import fingerprint, judge, judge_preload
+from grader.engine import fingerprint, judge, judge_preload, reference_cache
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.instructor.gradebook import Grade, Gradebook
@@ -22,6 +22,7 @@ from grader.sandbox import cgroup
 from grader.sandbox.limits import copy_submission
 
 DB_NAME = "gradebook.sqlite"
+REFERENCE_CACHE = ".reference-cache"  # beside the gradebook; hidden, so never a student's folder
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ def run(course: Course, submissions: Path, db: Path | None = None, jobs: int = 1
                 gb.settle_runs()
             return summary
         cgroup.sweep_stale()  # what a grader killed with SIGKILL may have left
+        references = None if cluster else _reference_folder(db, say)  # a worker keeps its own
         run_id = gb.start_run(jobs, len(work.units), _command_line())
         display = _Display(len(work.units), quiet)
         start = time.monotonic()
@@ -280,7 +282,7 @@ def run(course: Course, submissions: Path, db: Path | None = None, jobs: int = 1
                             summary, display, require_tier)
             else:
                 _grade_all(course, work.units, jobs, the_seed, current, gb, run_id, summary,
-                           display)
+                           display, references)
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
@@ -302,6 +304,20 @@ def run(course: Course, submissions: Path, db: Path | None = None, jobs: int = 1
     return summary
 
 
+def _reference_folder(db: Path, say: Callable[[str], None]) -> Path | None:
+    """Where this class's judges keep course-only reference values (hidden data, reference
+    outputs): computed once per exercise and class seed, not per student. Only the grader
+    writes there (0700); ``GRADER_REFERENCE_CACHE`` moves it, ``off`` turns it off."""
+    folder = reference_cache.configured_folder(db.parent / REFERENCE_CACHE)
+    if folder is None:
+        return None
+    try:
+        return reference_cache.prepare(folder)
+    except (OSError, reference_cache.CacheUnusable) as exc:
+        say(f"note: reference values are computed for every student: {exc}")
+        return None
+
+
 def _command_line() -> str:
     import sys
 
@@ -309,7 +325,8 @@ def _command_line() -> str:
 
 
 def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current: Current,
-               gb: Gradebook, run_id: int, summary: Summary, display: _Display) -> None:
+               gb: Gradebook, run_id: int, summary: Summary, display: _Display,
+               references: Path | None = None) -> None:
     """Keep ``jobs`` units in flight, each in a judge process bounded in time and memory
     (:mod:`grader.engine.judge`); record each as it finishes, a stopped unit as a grade. A
     judge that died on its own is tried once more, then recorded. Every wait has a timeout."""
@@ -326,7 +343,7 @@ def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current:
             while queue and len(running) < jobs:
                 unit = queue.pop()
                 running[judge.Judge(ctx, course.root, course.get(unit.exercise), unit.stage,
-                                    seed, jobs)] = unit
+                                    seed, jobs, reference_cache=references)] = unit
             wait([w for j in running for w in j.waitables], timeout=judge.POLL_SECONDS)
             for unit_judge in list(running):
                 outcome = unit_judge.poll()

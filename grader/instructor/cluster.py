@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,25 @@ def describe_worker() -> dict[str, Any]:
             "tier": isolation.current().label}
 
 
+@cache
+def _worker_references() -> Path | None:
+    """Where this worker keeps course-only reference values between units:
+    ``GRADER_REFERENCE_CACHE`` on the worker, else a private folder removed when it exits."""
+    import atexit
+
+    from grader.engine import reference_cache
+
+    if os.environ.get(reference_cache.CACHE_VAR) is None:
+        folder = Path(tempfile.mkdtemp(prefix="grader-references-"))  # 0700
+        atexit.register(shutil.rmtree, folder, True)
+        return folder
+    configured = reference_cache.configured_folder(None)
+    try:
+        return reference_cache.prepare(configured) if configured else None
+    except (OSError, reference_cache.CacheUnusable):
+        return None
+
+
 def grade_packed(packed: Mapping[str, Any], exercise_id: str, seed: int,
                  expected: Expected) -> dict[str, Any]:
     """A Dask task: check this worker matches, unpack, grade in a bounded judge, answer."""
@@ -142,8 +162,8 @@ def grade_packed(packed: Mapping[str, Any], exercise_id: str, seed: int,
         # The worker's judge template imports what every exercise's tests import, once.
         ctx = judge.context(fork=False, preload=judge_preload.judge_imports(course,
                                                                           course.exercises))
-        outcome = judge.Judge(ctx, course.root, course.get(exercise_id),
-                              stage, seed).wait()
+        outcome = judge.Judge(ctx, course.root, course.get(exercise_id), stage, seed,
+                              reference_cache=_worker_references()).wait()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return {"result": outcome.result.to_dict() if outcome.result else None,

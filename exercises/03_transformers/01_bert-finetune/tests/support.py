@@ -7,7 +7,11 @@ reading MiniLM's ``tokenizer.json``; pretrained weights are read from the packag
 weights, their losses and logits, and the saved model's predictions are computed here too, with
 torch imported lazily on the first test that needs it (never at grader start-up): the worker
 imports the learner's module, which could patch any library that runs beside it, so the worker
-only reports what the learner's functions did.
+only reports what the learner's functions did. What depends only on the seed and the course's
+data (the tiny BERTs' starting weights, their pseudo-label fits, the starting loss and the
+logits predict() is compared with) goes through the reference cache: in ``grader batch`` it is
+computed once per class, never per student. Nothing computed from the learner's weights is
+cached.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.testing import Feedback, NotAttempted
+from grader.testing import Feedback, NotAttempted, cached_reference, texts_digest
 
 AREA = Path(__file__).resolve().parents[2]  # exercises/03_transformers
 COURSE_ROOT = AREA.parents[1]
@@ -174,7 +178,15 @@ def _logits(model: Any, texts: list[str], max_length: int = 64) -> np.ndarray:
 @cache
 def tiny_state(seed: int, pseudo_texts: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """Weights of the tiny 2-layer BERT for ``seed``; with ``pseudo_texts``, fitted a little to
-    made-up labels (word count odd or even), so that its predictions differ between texts."""
+    made-up labels (word count odd or even), so that its predictions differ between texts.
+    Course-only (seed and texts): computed once per class through the reference cache."""
+    key = {"tiny-state": seed, "texts": texts_digest(pseudo_texts), "n": len(pseudo_texts)}
+    state: dict[str, np.ndarray] = cached_reference(
+        key, lambda: _fitted_tiny_state(seed, pseudo_texts))
+    return state
+
+
+def _fitted_tiny_state(seed: int, pseudo_texts: tuple[str, ...]) -> dict[str, np.ndarray]:
     torch = _torch()
     torch.manual_seed(seed)
     model = _tiny_model()
@@ -224,6 +236,21 @@ def tiny_loss(state: dict[str, np.ndarray], texts: list[str], labels: list[int])
 def tiny_logits(state: dict[str, np.ndarray], texts: list[str]) -> np.ndarray:
     """Eval-mode logits of the tiny BERT with these weights."""
     return _logits(_tiny_with(state), texts)
+
+
+def initial_loss(seed: int, texts: list[str], labels: list[int]) -> float:
+    """The loss of ``tiny_state(seed)`` before training (course-only: cached per class)."""
+    key = {"tiny-initial-loss": seed, "texts": texts_digest(texts), "labels": labels}
+    loss: float = cached_reference(key, lambda: tiny_loss(tiny_state(seed), texts, labels))
+    return loss
+
+
+def pseudo_logits(seed: int, texts: list[str]) -> np.ndarray:
+    """Logits of ``tiny_state(seed, texts)`` on ``texts`` (course-only: cached per class)."""
+    key = {"tiny-pseudo-logits": seed, "texts": texts_digest(texts)}
+    logits: np.ndarray = cached_reference(
+        key, lambda: tiny_logits(tiny_state(seed, tuple(texts)), texts))
+    return logits
 
 
 def _read_model(submission: Any, exercise: Any) -> dict[str, bytes]:

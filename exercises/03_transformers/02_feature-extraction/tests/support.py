@@ -3,7 +3,10 @@
 Runs in the grader's process only. Reference embeddings come from sentence-transformers run
 here, in the grader's process (torch is imported lazily, on the first test that needs it, never
 at grader start-up): the worker imports the learner's module, which could patch anything that
-runs beside it, so no expected value is ever computed there.
+runs beside it, so no expected value is ever computed there. They depend only on the texts,
+which come from the course's data and the seed, so they go through the reference cache: in
+``grader batch`` each set of texts is embedded once per class, and a judge that finds them
+there never imports torch.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.testing import Feedback, NotAttempted
+from grader.testing import Feedback, NotAttempted, cached_reference, texts_digest
 
 AREA = Path(__file__).resolve().parents[2]  # exercises/03_transformers
 COURSE_ROOT = AREA.parents[1]
@@ -126,13 +129,25 @@ _EMBEDDED: dict[str, np.ndarray] = {}  # text -> its reference embedding, for th
 
 def reference_embeddings(texts: list[str]) -> np.ndarray:
     """sentence-transformers' embeddings of ``texts`` (all-MiniLM-L6-v2, normalised), computed
-    in the grader's process and kept, so each text is embedded once per grader process."""
-    new = sorted({t for t in texts if t not in _EMBEDDED}, key=len)  # less padding
-    if new:
-        rows = _sentence_transformer().encode(new, batch_size=32, convert_to_numpy=True)
-        _EMBEDDED.update(zip(new, np.asarray(rows, dtype=np.float32), strict=True))
+    in the grader's process; kept for this process and in the reference cache (keyed by the
+    texts themselves), so a class embeds each set of texts once."""
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
+    unique = sorted(set(texts))
+    if any(t not in _EMBEDDED for t in unique):
+        rows = cached_reference({"minilm-embeddings": texts_digest(unique), "n": len(unique)},
+                                lambda: _embed(unique))
+        for text, row in zip(unique, rows, strict=True):
+            _EMBEDDED.setdefault(text, row)
+    return np.stack([_EMBEDDED[t] for t in texts])
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    """MiniLM's embeddings of ``texts`` in that order, the new ones encoded shortest first."""
+    new = sorted((t for t in texts if t not in _EMBEDDED), key=lambda t: (len(t), t))
+    if new:  # shortest first: less padding
+        rows = _sentence_transformer().encode(new, batch_size=32, convert_to_numpy=True)
+        _EMBEDDED.update(zip(new, np.asarray(rows, dtype=np.float32), strict=True))
     return np.stack([_EMBEDDED[t] for t in texts])
 
 

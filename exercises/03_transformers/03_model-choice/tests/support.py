@@ -1,6 +1,8 @@
 """Trusted helpers for model-choice: stub costs and what they imply, candidate tables, the
 report's checks. Runs in the grader's process only (no torch): the reference TF-IDF model, whose
-predictions the report's must match, is fitted here with scikit-learn, never in the worker."""
+predictions the report's must match, is fitted here with scikit-learn, never in the worker. It
+depends only on the course's data, so it goes through the reference cache: fitted once per
+course version, after which a judge imports neither scikit-learn nor skops for it."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.testing import Feedback, ImportFailed, NotAttempted
+from grader.testing import Feedback, ImportFailed, NotAttempted, cached_reference
 
 AREA = Path(__file__).resolve().parents[2]  # exercises/03_transformers
 COURSE_ROOT = AREA.parents[1]
@@ -212,7 +214,13 @@ def report_made_here(submission: Any) -> str:
 @cache
 def _reference_tfidf() -> tuple[np.ndarray, float]:
     """The tfidf-lr candidate as the README defines it, fitted here: (its predictions for the
-    report's validation sample, its size in MB as skops writes it)."""
+    report's validation sample, its size in MB as skops writes it). Course-only: cached."""
+    predicted, size = cached_reference({"tfidf-lr": N_VALIDATION}, _fit_reference_tfidf,
+                                       files=[_data_file("train"), _data_file("validation")])
+    return predicted, size
+
+
+def _fit_reference_tfidf() -> tuple[np.ndarray, float]:
     import skops.io
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -227,11 +235,15 @@ def _reference_tfidf() -> tuple[np.ndarray, float]:
     return predicted, len(skops.io.dumps(pipe)) / 1e6
 
 
-def _split(name: str) -> tuple[list[str], list[int]]:
+def _data_file(name: str) -> Path:
     path = LEARNER_DATA / f"{name}.csv"
     if not path.is_file():
         raise Feedback(f"{SETUP} ({path.relative_to(COURSE_ROOT)} is missing)")
-    with path.open(encoding="utf-8", newline="") as fh:
+    return path
+
+
+def _split(name: str) -> tuple[list[str], list[int]]:
+    with _data_file(name).open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return [r["text"] for r in rows], [int(r["label"]) for r in rows]
 
