@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -300,7 +301,7 @@ def _grade(course: object, ids: list[str], submission: Path | None, seed: int | 
         print(f"grader: submission folder {root} does not exist", file=sys.stderr)
         return 2
     run = grade(course, exercises, root.resolve(), seed, bounded=True,
-                reference_cache=_reference_folder(course.root))
+                reference_cache=_reference_folder(course.root), jobs=_side_by_side())
     progress = Progress(course.root)
     own_work = root.resolve() == (course.root / "exercises").resolve()
     if own_work:
@@ -311,6 +312,19 @@ def _grade(course: object, ids: list[str], submission: Path | None, seed: int | 
         status = {ex.id: progress.status(ex.id) for ex in course.exercises} if own_work else {}
         render(run, course, verbose=verbose, course_status=status, detail_hint=detail_hint)
     return 0
+
+
+def _side_by_side() -> int:
+    """Exercises graded at once by ``grader grade``: two on a machine with two cores or more,
+    one where something else already shares the cores out (``GRADER_JOBS``, as ``make test``
+    and ``grader batch`` set it)."""
+    from grader.sandbox.limits import JOBS_VAR
+
+    if os.environ.get(JOBS_VAR):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+    return min(2, cores)
 
 
 def _reference_folder(course_root: Path) -> Path | None:

@@ -152,6 +152,7 @@ class ReferenceCache:
     max_folder_bytes: int = MAX_FOLDER_BYTES
     problem: str = ""  # why a configured folder is not used
     stats: Stats = field(default_factory=Stats)
+    ready: bool = True  # False: the folder is made (and checked) when a value is first stored
 
     @classmethod
     def for_exercise(cls, course: Course, ex: Exercise, folder: Path | None) -> ReferenceCache:
@@ -163,15 +164,18 @@ class ReferenceCache:
             return cls(None)
         from grader.engine import fingerprint
 
+        # A folder that does not exist yet is made only when a value is stored: grading an
+        # exercise with nothing to cache leaves no folder behind in a learner's course.
+        ready = os.path.lexists(folder)
         try:
-            folder = prepare(folder)
+            folder = prepare(folder) if ready else Path(os.path.abspath(folder))
         except (OSError, CacheUnusable) as exc:
             return cls(None, problem=str(exc))
         parts = {"exercise": ex.id, "course": fingerprint.course_hash(course, ex),
                  "engine": fingerprint.engine_version(), "python": sys.version,
                  "machine": platform.machine(), "packages": _packages()}
         scope = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-        return cls(folder, scope)
+        return cls(folder, scope, ready=ready)
 
     def get_or_compute(self, key: object, compute: Callable[[], Any], *,
                        files: Iterable[Path] = ()) -> Any:
@@ -191,6 +195,13 @@ class ReferenceCache:
         found = self._load(path, text)
         if found is not None:
             return found[0]
+        if not self.ready:
+            try:
+                prepare(self.folder)
+            except (OSError, CacheUnusable) as exc:
+                self.folder, self.problem = None, str(exc)
+                return _fresh(compute)[0]
+            self.ready = True
         with self._lock(path):
             found = self._load(path, text)  # another judge may have stored it meanwhile
             if found is not None:

@@ -12,11 +12,15 @@ import time
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.engine.results import PENDING, ExerciseResult, RunResult, TestResult
 from grader.sandbox import isolation
+
+if TYPE_CHECKING:
+    from grader.engine import judge
 
 INI = Path(__file__).with_name("pytest_grader.ini")
 KEY_LIBRARIES = ("numpy", "pandas", "pyarrow", "pytest", "scikit-learn", "torch", "transformers",
@@ -109,11 +113,13 @@ def grade_exercise(course: Course, ex: Exercise, submission_root: Path,
 def grade(course: Course, exercises: Sequence[Exercise], submission_root: Path,
           seed: int | None = None,
           progress: Callable[[ExerciseResult], None] | None = None,
-          bounded: bool = False, reference_cache: Path | None = None) -> RunResult:
+          bounded: bool = False, reference_cache: Path | None = None,
+          jobs: int = 1) -> RunResult:
     """Grade the chosen exercises of one submission, each isolated from the others.
 
     ``bounded``: each exercise in a child process killed past its deadline or memory limit
     (:mod:`grader.engine.judge`), as ``grader grade`` and ``check`` do; else in this process.
+    ``jobs``: with ``bounded``, how many exercises are graded side by side.
     ``reference_cache``: where course-only reference values persist between gradings.
     """
     seed = secrets.randbelow(2**31) if seed is None else seed
@@ -123,13 +129,58 @@ def grade(course: Course, exercises: Sequence[Exercise], submission_root: Path,
         run.exercises.append(ExerciseResult(
             id=problem.path.parent.name, title="(broken manifest)", skill="",
             message=f"{problem}. Fix the manifest; the other exercises were graded"))
+    side_by_side = bounded and jobs > 1 and len(exercises) > 1
+    done = _bounded_side_by_side(course, exercises, submission_root, seed, reference_cache,
+                                 jobs) if side_by_side else {}
     for ex in exercises:
-        result = _bounded(course, ex, submission_root, seed, reference_cache) if bounded \
-            else grade_exercise(course, ex, submission_root, seed, reference_cache)
+        if side_by_side:
+            result = done[ex.id]
+        elif bounded:
+            result = _bounded(course, ex, submission_root, seed, reference_cache)
+        else:
+            result = grade_exercise(course, ex, submission_root, seed, reference_cache)
         run.exercises.append(result)
         if progress:
             progress(result)
     return run
+
+
+def _bounded_side_by_side(course: Course, exercises: Sequence[Exercise], submission_root: Path,
+                          seed: int, reference_cache: Path | None,
+                          jobs: int) -> dict[str, ExerciseResult]:
+    """Every exercise in a judge of its own, ``jobs`` at a time, the longest budgets first (so
+    the short ones fill in around them); each bounded as :func:`_bounded` is."""
+    import importlib
+    from multiprocessing.connection import wait
+
+    from grader.engine import judge, judge_preload
+    from grader.sandbox import cgroup
+
+    cgroup.sweep_stale()
+    # This process is every judge's template: the engine and pytest are imported here once,
+    # and each judge forked below starts with them. (Not the tests' libraries: importing torch
+    # here would hold up every judge for seconds, where judges import side by side.)
+    for name in judge_preload.ENGINE:
+        importlib.import_module(name)
+    ctx = judge.context()
+    queue = sorted(exercises, key=lambda ex: -ex.budget.exercise_seconds)
+    running: dict[judge.Judge, Exercise] = {}
+    done: dict[str, ExerciseResult] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                ex = queue.pop(0)
+                running[judge.Judge(ctx, course.root, ex, submission_root, seed, jobs=jobs,
+                                    reference_cache=reference_cache)] = ex
+            wait([w for unit in running for w in unit.waitables], timeout=judge.POLL_SECONDS)
+            for unit in list(running):
+                outcome = unit.poll()
+                if outcome is not None:
+                    done[running.pop(unit).id] = _result_of(unit.ex, outcome)
+    finally:
+        for unit in running:
+            unit.kill()
+    return done
 
 
 def _bounded(course: Course, ex: Exercise, submission_root: Path, seed: int,
@@ -141,6 +192,13 @@ def _bounded(course: Course, ex: Exercise, submission_root: Path, seed: int,
     cgroup.sweep_stale()  # what a grader killed with SIGKILL may have left
     outcome = judge.Judge(judge.context(), course.root, ex, submission_root, seed,
                           reference_cache=reference_cache).wait()
+    return _result_of(ex, outcome)
+
+
+def _result_of(ex: Exercise, outcome: judge.Outcome) -> ExerciseResult:
+    """A judge's outcome as the exercise's result (an engine failure is said as one)."""
+    from grader.engine import judge
+
     if outcome.result is None:
         return judge.stopped_result(ex, f"the grader failed on this exercise: {outcome.error}",
                                     "error")
