@@ -33,14 +33,13 @@ from conftest import processes_mentioning
 from fixture_submissions import materialise
 from test_attack_parsers import ATTACKS as PARSER_ATTACKS
 from test_attack_parsers import COURSE as REAL_COURSE
-from test_attack_parsers import default_tier
 from test_attack_parsers import submission as parser_submission
 from test_attacks import EARNS, NAMES, REL, _end, _sleepers, prepared, templated
 
 from grader.engine.course import Course
 from grader.instructor import batch
 from grader.instructor.gradebook import Gradebook
-from grader.sandbox import cgroup
+from grader.sandbox import cgroup, isolation
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
@@ -163,7 +162,7 @@ def session_members(sid: int) -> list[int]:
 
 @pytest.mark.slow
 def test_a_class_of_attacks_and_honest_students(tmp_path: Path) -> None:
-    tier = default_tier()
+    tier = isolation.choose(isolation.DEFAULT).name  # what the batch takes by itself
     course = class_course(tmp_path)
     staging = tmp_path / "tmp"  # the batch's TMPDIR: its staged copies and worker folders
     staging.mkdir()
