@@ -191,3 +191,15 @@ def test_a_solution_tried_in_exercises_never_ships(course: Course, tmp_path: Pat
     assert main(["--course", str(course.root), "release", str(out)]) == 1
     err = capsys.readouterr().err
     assert f"exercises/{REL}/stats.py: from solutions/{REL}/stats.py: identical file" in err
+
+
+def test_the_course_release_ships_no_solution_line(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every exercise of this course released at once: no solution's lines anywhere in it (the
+    engine included, which every student copy ships)."""
+    from grader.instructor import release
+
+    monkeypatch.setattr(release, "uncommitted", lambda root: [])  # a dirty tree is fine here
+    course = Course.load(ROOT)
+    report = build(course, tmp_path / "release", [ex.id for ex in course.exercises])
+    assert report.leaks == []
