@@ -124,6 +124,24 @@ def _one_function_solution(student_copy: Path) -> None:
     target.write_text(starter.replace(todo, done))
 
 
+def _restart_and_run_all(page: Any, attempts: int = 3) -> None:
+    """Kernel > Restart Kernel and Run All Cells, confirmed. On a busy machine the menu may take
+    a click before it is ready, and no dialog opens: close whatever is open and ask again."""
+    for attempt in range(attempts):
+        page.get_by_role("menuitem", name="Kernel", exact=True).click()
+        page.get_by_role("menuitem", name="Restart Kernel and Run All Cells…").click()
+        confirm = page.get_by_role("button", name="Confirm Kernel Restart")
+        try:
+            confirm.wait_for(state="visible", timeout=60_000)
+        except Exception:  # playwright's TimeoutError; the module is imported lazily
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
+            continue
+        confirm.click()
+        return
+
+
 def _run_all(browser: Any, base: str, shot: str) -> tuple[str, Any]:
     """Open the notebook, restart and run all cells, wait for check(); text and the page."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -131,9 +149,7 @@ def _run_all(browser: Any, base: str, shot: str) -> tuple[str, Any]:
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
                            "#jp-main-statusbar :text('Idle')", timeout=90_000)
-    page.get_by_role("menuitem", name="Kernel", exact=True).click()
-    page.get_by_role("menuitem", name="Restart Kernel and Run All Cells…").click()
-    page.get_by_role("button", name="Confirm Kernel Restart").click()
+    _restart_and_run_all(page)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
         ".some(o => o.innerText.includes('next:'))", timeout=240_000)
