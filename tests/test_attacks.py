@@ -63,7 +63,11 @@ def _capped(result: ExerciseResult) -> bool:
 
 # What else must hold for an attack, beyond its score.
 CHECKS: dict[str, Callable[[ExerciseResult], bool]] = {
-    "memory-bomb": lambda result: all("MemoryError" in t.message for t in result.tests),
+    # RLIMIT_AS stops it with a MemoryError; on a loaded machine zero-filling 64 MB blocks can
+    # outlast the 3 s call timeout first. Either stops it; which fires first is not the point.
+    "memory-bomb": lambda result: all("MemoryError" in t.message or t.status == "timeout"
+                                      for t in result.tests)
+    and any("MemoryError" in t.message for t in result.tests),
     "print-flood": _capped,
     "sigterm-ignored": lambda result: all(t.status == "timeout" for t in result.tests),
     "patched-timers": lambda result: all(t.status == "timeout" for t in result.tests),
