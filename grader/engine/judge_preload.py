@@ -33,7 +33,8 @@ def imports_of(source: str) -> set[str]:
     return found
 
 
-def _third_party(name: str) -> bool:
+def third_party(name: str) -> bool:
+    """Whether ``name`` is neither the standard library's nor the course's own."""
     top = name.partition(".")[0]
     return top not in sys.stdlib_module_names and top not in LOCAL and not top.startswith("_")
 
@@ -51,7 +52,7 @@ def judge_imports(course: Course, exercises: Iterable[Exercise]) -> list[str]:
                     found |= imports_of(path.read_text(encoding="utf-8"))
                 except (SyntaxError, UnicodeDecodeError, OSError):
                     continue  # the grading itself will say what is wrong with the file
-    return sorted(name for name in found if _third_party(name))
+    return sorted(name for name in found if third_party(name))
 
 
 def template_modules(course: Course | None, exercises: Iterable[Exercise]) -> list[str]:

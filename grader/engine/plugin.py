@@ -68,25 +68,15 @@ class GradingPlugin:
 
     def _make_submission(self) -> Submission:
         budget = self.ex.budget
-        data = self.course.exercise_dir(self.ex) / "data"
         spec = WorkerSpec(
             source=self.source, files=self.ex.files, modules=self.ex.modules,
             call_seconds=budget.call_seconds, exercise_seconds=budget.exercise_seconds,
-            limits=Limits(memory_mb=budget.memory_mb,
-                          cpu_seconds=int(budget.exercise_seconds) + 30,
-                          **self._artifact_room()),
+            limits=worker_limits(self.ex),
             harness=(self.course.exercise_dir(self.ex) / self.ex.harness
                      if self.ex.harness else None),
-            network=self.ex.network, readable=(data,) if data.is_dir() else (),
+            network=self.ex.network, readable=readable_data(self.course, self.ex),
             artifacts=self.ex.artifacts, artifact_bytes=budget.artifact_bytes)
         return Submission(spec, self.ex.id)
-
-    def _artifact_room(self) -> dict[str, int]:
-        """More disk for a worker whose folder also holds the learner's artifacts."""
-        if not self.ex.artifacts:
-            return {}
-        return {"disk_mb": sandbox.Limits.disk_mb
-                + self.ex.budget.artifact_mb * len(self.ex.artifacts)}
 
     @pytest.fixture(scope="session")
     def support(self) -> ModuleType:
@@ -229,3 +219,18 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         return "failed", str(exc).strip() or "a check on your result failed"
     return "error", (f"checking your result raised {type(exc).__name__}: {exc}. Look at the "
                      "shape and types of what your function returns")
+
+
+def worker_limits(ex: Exercise) -> Limits:
+    """The rlimits and disk of an exercise's workers (more disk where it saves artifacts)."""
+    budget = ex.budget
+    room = ({"disk_mb": sandbox.Limits.disk_mb + budget.artifact_mb * len(ex.artifacts)}
+            if ex.artifacts else {})
+    return Limits(memory_mb=budget.memory_mb, cpu_seconds=int(budget.exercise_seconds) + 30,
+                  **room)
+
+
+def readable_data(course: Course, ex: Exercise) -> tuple[Path, ...]:
+    """The exercise's public data folder, which its workers may read."""
+    data = course.exercise_dir(ex) / "data"
+    return (data,) if data.is_dir() else ()

@@ -44,6 +44,7 @@ SANDBOX_UID = 65534  # the uid inside bubblewrap's user namespace (non-root grad
 UID_BASE = 2_000_000  # root graders: grading process P runs its workers as uid UID_BASE + P
 INPUT = "/run/grader/submission"  # tier A: the read-only submission copy the worker starts from
 PORTS = "/run/grader/ports"  # tier A: the Unix sockets that carry the grading's servers in
+UNITS = "/run/grader/units"  # tier A, a warm template: the read-only copies of its units' files
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Tier B: what of /etc a worker may read (a root grader's worker keeps CAP_DAC_READ_SEARCH)
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
@@ -196,6 +197,7 @@ class Box:
     readable: tuple[Path, ...] = ()  # course folders the learner may read (public data)
     ports: tuple[int, ...] = ()  # "services": the grader's 127.0.0.1 ports it may connect to
     probing: bool = False
+    template: bool = False  # a warm template's sandbox: it sees ``host_root/units`` at UNITS
     _info: int | None = field(default=None, init=False, repr=False)
     _info_write: int = field(default=-1, init=False, repr=False)
     _pidfd: int | None = field(default=None, init=False, repr=False)
@@ -220,7 +222,7 @@ class Box:
         if not self.probing:
             self.group = cgroup.Group.make("worker")
         source = self.host_root / "submission"
-        if self.tier.name == "A":
+        if self.tier.name == "A" and not self.template:
             for path in [source, *source.rglob("*")]:
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
         elif self.tier.name == "B" and self.uid is not None:
@@ -257,6 +259,9 @@ class Box:
                 "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"]
         if os.geteuid() == 0:  # privileged bwrap; the worker then drops to its own uid
             args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            if self.template:  # to end every process and file a unit left, whatever its uid
+                args += ["--cap-add", "CAP_KILL", "--cap-add", "CAP_FOWNER",
+                         "--cap-add", "CAP_DAC_OVERRIDE"]
         else:
             args += ["--unshare-user", "--disable-userns", "--uid", str(SANDBOX_UID),
                      "--gid", str(SANDBOX_UID)]
@@ -269,7 +274,9 @@ class Box:
         # root-started worker keeps CAP_DAC_READ_SEARCH, allows only ETC).
         binds.append(("--ro-bind", "/etc", "/etc"))
         binds.append(("--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"))
-        if not self.probing:
+        if self.template:
+            binds.append(("--ro-bind", str(self.host_root / "units"), UNITS))
+        elif not self.probing:
             binds.append(("--ro-bind", str(self.host_root / "submission"), INPUT))
             if self._forwarded():
                 binds.append(("--ro-bind", str(self.host_root / "ports"), PORTS))
@@ -382,7 +389,7 @@ class Box:
             if pidfd is None:
                 return None
             try:
-                pid = _pid_of(pidfd)
+                pid = pid_of(pidfd)
                 fd = os.open(f"/proc/{pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
             except OSError:
                 return None
@@ -473,7 +480,8 @@ def _beneath(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _pid_of(pidfd: int) -> int:
+def pid_of(pidfd: int) -> int:
+    """The pid, as this process sees it, of the process behind ``pidfd``."""
     with open(f"/proc/self/fdinfo/{pidfd}") as fh:
         for line in fh:
             if line.startswith("Pid:"):
