@@ -86,7 +86,8 @@ class Judge:
     def __init__(self, ctx: multiprocessing.context.BaseContext, course_root: Path,
                  ex: Exercise, stage_root: Path, seed: int, jobs: int = 1,
                  margin: float | None = None, memory_mb: int | None = None,
-                 reference_cache: Path | None = None) -> None:
+                 reference_cache: Path | None = None,
+                 template: tuple[str, str] | None = None) -> None:
         self.ex = ex
         self.seconds = deadline(ex, margin)
         self.memory = (MEMORY_MB if memory_mb is None else memory_mb) * 1024 * 1024
@@ -96,7 +97,7 @@ class Judge:
             target=_main, name=f"grader-judge-{ex.id}", daemon=True,
             args=(writer, str(course_root), ex.id, str(stage_root), seed, jobs,
                   self.group.path if self.group else None, os.getpid(),
-                  str(reference_cache) if reference_cache else ""))
+                  str(reference_cache) if reference_cache else "", template))
         self.start = time.monotonic()
         try:
             self.process.start()
@@ -206,9 +207,11 @@ def own_memory_kb(pid: int) -> int:
 
 
 def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str, seed: int,
-          jobs: int, group: str | None, launcher: int, reference_cache: str = "") -> None:
+          jobs: int, group: str | None, launcher: int, reference_cache: str = "",
+          template: tuple[str, str] | None = None) -> None:
     """The judge: grade one unit and send the result back as JSON (``reference_cache``: the
-    folder where course-only reference values persist between units, "" for none)."""
+    folder where course-only reference values persist between units, "" for none;
+    ``template``: the warm template leased for this unit, :mod:`grader.engine.warm_pool`)."""
     sandbox.die_with_parent(os.getppid())
     inherited_kb = _status_kb("self", b"VmRSS")  # the template's pages, shared
     _let_the_fork_server_go()
@@ -221,6 +224,10 @@ def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str,
         cgroup.Group(group).enter()
     os.environ[sandbox.JOBS_VAR] = str(jobs)
     os.environ.update(sandbox.thread_env(jobs))  # for the judge's own numeric libraries
+    if template is not None:
+        from grader.engine import warm_pool
+
+        warm_pool.attach(*template)
     from grader.engine.runner import grade_exercise
 
     start = time.monotonic()

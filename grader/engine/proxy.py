@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from grader.engine import services, timing
+from grader.engine import services, timing, warm_pool
 from grader.engine.outcomes import (
     CallTimeout,
     ImportFailed,
@@ -123,7 +123,11 @@ class _Worker:
     def __init__(self, spec: WorkerSpec, output: Callable[[], CapturedOutput]) -> None:
         self.spec = spec
         self._output = output
+        tier = isolation.current()
+        lease = warm_pool.lease() if tier.name == "A" and warm_pool.suits(spec.network) \
+            else None
         self._tmp = tempfile.TemporaryDirectory(prefix="grader-worker-",
+                                                dir=lease.units if lease else None,
                                                 ignore_cleanup_errors=True)
         self.root = Path(self._tmp.name)
         self.dir = self.root / "submission"
@@ -135,11 +139,13 @@ class _Worker:
         if spec.harness is not None:
             shutil.copyfile(spec.harness, self.dir / f"{HARNESS}.py")
             modules.append(HARNESS)
-        tier = isolation.current()
         self.ports = services.exposed() if spec.network == "services" else ()
+        self.bridge: portforward.Bridge | None = None
+        self.proc: subprocess.Popen[bytes] | warm_pool.ForkedProcess
+        if lease is not None and self._start_warm(lease, tier, modules):
+            return
         self.box = isolation.Box(tier, self.root, spec.limits, spec.network, spec.readable,
                                  ports=self.ports)
-        self.bridge: portforward.Bridge | None = None
         try:
             if self.ports and tier.name == "A":
                 self.bridge = portforward.Bridge(self.root / "ports", self.ports)
@@ -157,6 +163,25 @@ class _Worker:
             self.box.close()
             self._tmp.cleanup()
             raise
+        self._running()
+
+    def _start_warm(self, lease: warm_pool.Lease, tier: isolation.Tier,
+                    modules: list[str]) -> bool:
+        """Fork the worker from the exercise's warm template; False: start a fresh one."""
+        box = warm_pool.ForkedBox(tier, self.root, self.spec.limits, self.spec.network,
+                                  self.spec.readable)
+        try:
+            box.prepare()
+            self.proc = warm_pool.ForkedProcess(lease, box, modules)
+        except (OSError, warm_pool.TemplateUnavailable):
+            box.close()
+            return False
+        self.box = box
+        self._running()
+        return True
+
+    def _running(self) -> None:
+        """The worker process exists: watch it, and read and write its pipes without blocking."""
         self.box.started(self.proc.pid)
         assert self.proc.stdout and self.proc.stderr and self.proc.stdin
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
@@ -175,7 +200,8 @@ class _Worker:
         Where ``waitid`` exists the worker is not reaped, so its pid cannot be reused before
         :meth:`kill` sweeps its process group and session.
         """
-        if self.proc.returncode is None and hasattr(os, "waitid"):
+        if self.proc.returncode is None and hasattr(os, "waitid") and \
+                isinstance(self.proc, subprocess.Popen):
             try:
                 info = os.waitid(os.P_PID, self.proc.pid,
                                  os.WEXITED | os.WNOHANG | os.WNOWAIT)

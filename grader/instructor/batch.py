@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.engine import fingerprint, judge, judge_preload, reference_cache
+from grader.engine import fingerprint, judge, judge_preload, reference_cache, warm_pool
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.instructor.gradebook import Grade, Gradebook
@@ -332,24 +332,33 @@ def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current:
     judge that died on its own is tried once more, then recorded. Every wait has a timeout."""
     from multiprocessing.connection import wait
 
-    queue = list(reversed(units))
+    # One exercise's units in a row: its warm templates then serve many students each.
+    queue = sorted(units, key=lambda u: u.exercise, reverse=True)
     retried: set[Unit] = set()
     jobs = max(1, jobs)
     exercises = [course.get(name) for name in sorted({u.exercise for u in units})]
     ctx = judge.context(fork=False, preload=judge_preload.judge_imports(course, exercises))
-    running: dict[judge.Judge, Unit] = {}
+    running: dict[judge.Judge, tuple[Unit, int]] = {}
+    free = list(range(jobs))
+    pool = warm_pool.Pool.for_batch(course)
     try:
         while queue or running:
             while queue and len(running) < jobs:
                 unit = queue.pop()
-                running[judge.Judge(ctx, course.root, course.get(unit.exercise), unit.stage,
-                                    seed, jobs, reference_cache=references)] = unit
+                slot = free.pop()
+                ex = course.get(unit.exercise)
+                warm = pool.address(ex, slot) if pool is not None else None
+                running[judge.Judge(ctx, course.root, ex, unit.stage, seed, jobs,
+                                    reference_cache=references, template=warm)] = (unit, slot)
             wait([w for j in running for w in j.waitables], timeout=judge.POLL_SECONDS)
             for unit_judge in list(running):
                 outcome = unit_judge.poll()
                 if outcome is None:
                     continue
-                unit = running.pop(unit_judge)
+                unit, slot = running.pop(unit_judge)
+                free.append(slot)
+                if pool is not None:
+                    pool.release(slot)
                 if outcome.crashed and unit not in retried:  # once: the machine may be at fault
                     retried.add(unit)
                     queue.append(unit)
@@ -359,9 +368,14 @@ def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current:
                     display.advance(f"{unit.student}/{unit.exercise} failed")
                     continue
                 record_outcome(gb, unit, outcome, current, run_id, summary, display)
+            if pool is not None:  # an exercise's last unit is done: free its templates' memory
+                pool.retire({u.exercise for u in queue} |
+                            {u.exercise for u, _ in running.values()})
     finally:
         for unit_judge in running:  # interrupted: end every unit still in flight
             unit_judge.kill()
+        if pool is not None:
+            pool.close()
 
 
 def record_outcome(gb: Gradebook, unit: Unit, outcome: judge.Outcome, current: Current,

@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -145,6 +146,36 @@ def _worker_references() -> Path | None:
         return None
 
 
+_WARM: dict[str, Any] = {}
+_WARM_LOCK = threading.Lock()
+WARM_PER_SLOT = 2  # a worker keeps the templates of its two latest exercises per thread
+
+
+@contextlib.contextmanager
+def _warm_slot(course: Any) -> Iterator[tuple[Any, int]]:
+    """This worker's template pool and a slot of it no other task uses meanwhile."""
+    from grader.engine import warm_pool
+
+    with _WARM_LOCK:
+        if "pool" not in _WARM:
+            import atexit
+
+            _WARM["pool"] = warm_pool.Pool.for_batch(course, per_slot=WARM_PER_SLOT)
+            _WARM["busy"] = set()
+            if _WARM["pool"] is not None:
+                atexit.register(_WARM["pool"].close)
+        pool, busy = _WARM["pool"], _WARM["busy"]
+        slot = next(i for i in range(len(busy) + 1) if i not in busy)
+        busy.add(slot)
+    try:
+        yield pool, slot
+    finally:
+        with _WARM_LOCK:
+            if pool is not None:
+                pool.release(slot)
+            busy.discard(slot)
+
+
 def grade_packed(packed: Mapping[str, Any], exercise_id: str, seed: int,
                  expected: Expected) -> dict[str, Any]:
     """A Dask task: check this worker matches, unpack, grade in a bounded judge, answer."""
@@ -162,8 +193,11 @@ def grade_packed(packed: Mapping[str, Any], exercise_id: str, seed: int,
         # The worker's judge template imports what every exercise's tests import, once.
         ctx = judge.context(fork=False, preload=judge_preload.judge_imports(course,
                                                                           course.exercises))
-        outcome = judge.Judge(ctx, course.root, course.get(exercise_id), stage, seed,
-                              reference_cache=_worker_references()).wait()
+        ex = course.get(exercise_id)
+        with _warm_slot(course) as (pool, slot):
+            warm = pool.address(ex, slot) if pool is not None else None
+            outcome = judge.Judge(ctx, course.root, ex, stage, seed,
+                                  reference_cache=_worker_references(), template=warm).wait()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return {"result": outcome.result.to_dict() if outcome.result else None,
