@@ -114,6 +114,17 @@ def link(target, name):
     os.symlink(target, name)
 
 
+def sysv_shm():
+    """A System V shared memory segment outlives its process (and its unit) until removed."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    made = libc.shmget(0x4C41, 4096, 0o1666)  # IPC_CREAT | rw for everyone
+    if made < 0:
+        return errno.errorcode[ctypes.get_errno()]
+    libc.shmctl(made, 0, None)  # IPC_RMID: leave nothing behind when it was allowed
+    return "made"
+
+
 def write(name, text):
     with open(name, "w") as fh:
         fh.write(text)
@@ -325,6 +336,14 @@ def test_only_the_worker_folder_is_writable(tier: isolation.Tier, make: Make,
     assert sub.try_open(sandbox.__file__, "a") in ("EACCES", "EROFS")
     assert sub.try_open("/dev/shm/x", "w") in ("EACCES", "ENOENT", "EROFS")
     assert not (tmp_path / "outside.txt").exists()
+
+
+def test_system_v_ipc_is_refused_where_its_namespace_outlives_the_unit(
+        tier: isolation.Tier, make: Make) -> None:
+    # tier B shares the machine's IPC namespace: a segment left there would reach the next
+    # student; tier A's worker has a namespace of its own, which ends with it
+    expected = {"A": "made", "B": "EPERM", "C": "made"}[tier.name]
+    assert make().sysv_shm() == expected
 
 
 def test_loopback_exercises_can_serve_themselves(tier: isolation.Tier, make: Make) -> None:

@@ -292,6 +292,9 @@ class ForkedBox(isolation.Box):
         rules = plan.get("landlock")
         if isinstance(rules, dict):
             rules["read"] = [*self._readable(), "/etc", "/proc", "/sys", source]
+        policy = plan.get("seccomp")
+        if isinstance(policy, dict):  # the template's IPC namespace serves unit after unit
+            policy["sysv_ipc"] = False
         return plan
 
     def config(self, modules: Sequence[str]) -> dict[str, object]:

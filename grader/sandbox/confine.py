@@ -58,7 +58,8 @@ def apply(plan: dict[str, Any], folder: str) -> None:
             scope=bool(rules["scope"])))
     policy = plan.get("seccomp")
     if policy:
-        seccomp.install(seccomp.Policy(inet=str(policy["inet"]), unix=bool(policy["unix"])))
+        seccomp.install(seccomp.Policy(inet=str(policy["inet"]), unix=bool(policy["unix"]),
+                                       sysv_ipc=bool(policy.get("sysv_ipc", True))))
     forward = plan.get("forward")
     if forward:  # confined already: the relay threads run under the same rules
         portforward.serve_inside(str(forward["dir"]), [int(p) for p in forward["ports"]])

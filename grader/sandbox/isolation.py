@@ -334,8 +334,8 @@ class Box:
             plan["landlock"] = {"read": read, "write": write, "devices": list(DEVICES),
                                 "deny_tcp": deny_tcp, "connect_ports": list(connect),
                                 "scope": True}
-        if tier.seccomp:
-            plan["seccomp"] = {"inet": inet, "unix": unix}
+        if tier.seccomp:  # tier B shares the machine's IPC namespace: no System V IPC
+            plan["seccomp"] = {"inet": inet, "unix": unix, "sysv_ipc": tier.name == "A"}
         return plan
 
     def _nproc(self) -> int:

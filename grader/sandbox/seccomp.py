@@ -38,6 +38,9 @@ DENIED = (
 )
 
 
+SYSV_IPC = ("shmget", "msgget", "semget", "ipc")
+
+
 class SeccompError(OSError):
     """libseccomp is missing or refused the filter."""
 
@@ -48,6 +51,9 @@ class Policy:
 
     inet: str = "deny"  # "deny", "stream" (TCP only: no UDP or raw) or "allow"
     unix: bool = True  # socket(AF_UNIX); socketpair() is always allowed
+    # System V shared memory, queues and semaphores outlive their process: deny them where the
+    # IPC namespace outlives the unit (tier B: the machine's; a warm template's: its units')
+    sysv_ipc: bool = True
 
 
 class _ArgCmp(ctypes.Structure):
@@ -95,6 +101,9 @@ def install(policy: Policy) -> None:
         add = _rule_adder(lib, ctx)
         for name in DENIED:
             add(name, errno.EPERM)
+        if not policy.sysv_ipc:
+            for name in SYSV_IPC:
+                add(name, errno.EPERM)
         add("clone3", errno.ENOSYS)  # its flags sit in memory; libc falls back to clone()
         for flag in _CLONE_NEW:
             add("clone", errno.EPERM, (0, _MASKED_EQ, flag, flag))
