@@ -15,6 +15,7 @@ from typing import Any
 
 import bench_parser_attacks
 import bench_split
+import bench_warm
 
 from grader.engine.course import Course
 from grader.engine.proxy import Submission, WorkerSpec
@@ -85,6 +86,7 @@ def main() -> None:
     copies = int(os.environ.get("BENCH_BATCH_COPIES", "50"))
     which = os.environ.get("BENCH_BATCH_COURSE", "course")  # or "fixture": seconds, not minutes
     bench_batch(FIXTURE if which == "fixture" else ROOT, copies, jobs=2)
+    bench_warm.main(int(os.environ.get("BENCH_WARM_COPIES", "3")))
     bench_similarity(int(os.environ.get("BENCH_SIMILARITY_STUDENTS", "300")), jobs=2)
     bench_cluster(int(os.environ.get("BENCH_CLUSTER_STUDENTS", "24")))
 

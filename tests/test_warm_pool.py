@@ -18,7 +18,7 @@ from conftest import probed
 
 from grader.engine import fingerprint, warm_pool
 from grader.engine.course import Course
-from grader.engine.outcomes import CallTimeout
+from grader.engine.outcomes import CallTimeout, SubmissionProblem
 from grader.engine.plugin import readable_data, worker_limits
 from grader.engine.proxy import Submission, WorkerSpec
 from grader.instructor import batch
@@ -254,6 +254,23 @@ def test_a_stuck_or_forking_worker_is_ended_and_the_template_serves_on(
     finally:
         sub.close()
     assert len(left) <= 2, f"what the stopped workers started is still running: {left}"
+
+
+def test_a_template_lost_mid_unit_is_the_machines_fault(pool: warm_pool.Pool,
+                                                        course: Course) -> None:
+    _lease(pool, course)
+    sub = Submission(_spec(course, FIXTURE / "solutions" / REL))
+    try:
+        assert sub.mean([2.0, 4.0]) == 3.0
+        assert not warm_pool.lost_workers()
+        template = pool._templates[("tiny-stats", 0)]
+        template.box.kill(template.proc.pid)
+        with contextlib.suppress(SubmissionProblem):  # or a fresh worker answers
+            sub.mean([2.0, 4.0])
+    finally:
+        sub.close()
+    # the judge then ends without an answer, and the batch grades the unit again
+    assert warm_pool.lost_workers()
 
 
 def test_a_dead_template_means_fresh_workers(pool: warm_pool.Pool, course: Course) -> None:

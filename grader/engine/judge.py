@@ -240,6 +240,11 @@ def _main(conn: Connection, course_root: str, exercise_id: str, stage_root: str,
                                   "submission_seconds": result.submission_seconds}
     except Exception as exc:  # an engine failure: say so, never a grade
         answer = {"error": repr(exc)}
+    if template is not None:
+        from grader.engine import warm_pool
+
+        if warm_pool.lost_workers():  # the machine's fault: no answer, so it is graded again
+            os._exit(75)
     high_water = _status_kb("self", b"VmHWM")  # since the fork: it starts at what was inherited
     answer["peak_rss_kb"] = (max(0, high_water - inherited_kb) if high_water and inherited_kb
                              else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -212,6 +212,13 @@ def detach() -> None:
     _attached = _lease = None
 
 
+def lost_workers() -> bool:
+    """Whether this unit's template failed while its workers ran: the unit's grade may show the
+    machine's fault, not the student's, so the judge does not answer (the batch grades it
+    again)."""
+    return _lease is not None and _lease.lost_workers
+
+
 def lease() -> Lease | None:
     """This process's lease on its template, once attached and while usable; else None."""
     global _lease
@@ -230,6 +237,8 @@ class Lease:
     def __init__(self, address: str, units: str) -> None:
         self.units = Path(units)
         self.broken = False
+        self.spawned = 0  # workers this lease started
+        self.lost_workers = False  # the template failed while workers of this unit ran
         self._lock = threading.Lock()
         self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
@@ -265,6 +274,7 @@ class Lease:
                 answer = json.loads(reply)
             except (OSError, ValueError) as exc:
                 self.broken = True
+                self.lost_workers = self.spawned > 0
                 with contextlib.suppress(OSError):
                     self._conn.close()
                 raise TemplateUnavailable(f"the warm template failed: {exc}") from None
@@ -346,6 +356,7 @@ class ForkedProcess:
             for fd in [*ours, *fds]:
                 os.close(fd)
             raise TemplateUnavailable(str(reply.get("error", "the template refused")))
+        lease.spawned += 1
         self.pidfd = fds[0]
         self.nspid = int(reply["pid"])
         self.pid = isolation.pid_of(self.pidfd)
