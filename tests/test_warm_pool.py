@@ -23,6 +23,7 @@ from grader.engine.plugin import readable_data, worker_limits
 from grader.engine.proxy import Submission, WorkerSpec
 from grader.instructor import batch
 from grader.sandbox import isolation
+from grader.sandbox import limits as sandbox
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "course"
 REL = "01_programming/01_tiny-stats"
@@ -314,3 +315,24 @@ def test_a_batch_grades_the_same_warm_and_cold(course: Course, tmp_path: Path,
 
     assert not leftovers(), "a template outlived its batch"
 
+
+
+def test_a_templates_libraries_share_the_cores_among_the_jobs(course: Course) -> None:
+    """torch and BLAS size their thread pools when the template imports them."""
+    made = warm_pool.Pool(course, jobs=2)
+    try:
+        assert made.address(course.get("tiny-stats"), 0) is not None
+        template = made._templates[("tiny-stats", 0)]
+        pidfd = template.box._child()
+        assert pidfd is not None
+        init = isolation.pid_of(pidfd)
+        found: dict[str, str] = {}
+        children = Path(f"/proc/{init}/task/{init}/children").read_text().split()
+        for pid in [init, *(int(p) for p in children)]:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                found.update(item.decode().split("=", 1) for item in fh.read().split(b"\0")
+                             if b"=" in item)
+    finally:
+        made.close()
+    expected = sandbox.thread_env(2)
+    assert {name: found.get(name) for name in expected} == expected

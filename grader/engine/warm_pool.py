@@ -38,6 +38,7 @@ from grader.engine import judge_preload
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.sandbox import isolation
+from grader.sandbox import limits as sandbox
 
 ENV_VAR = "GRADER_WARM"
 MIN_LANDLOCK = 6  # signal and abstract-socket scoping keep a unit's processes apart
@@ -82,7 +83,8 @@ def preload_for(course: Course, ex: Exercise) -> list[str]:
 class Template:
     """One running template: its sandbox, listening socket and the folder for units' inputs."""
 
-    def __init__(self, folder: Path, key: str, ex: Exercise, course: Course) -> None:
+    def __init__(self, folder: Path, key: str, ex: Exercise, course: Course,
+                 jobs: int = 1) -> None:
         from grader.engine.plugin import readable_data, worker_limits
 
         self.key = key
@@ -106,7 +108,10 @@ class Template:
             self.proc = subprocess.Popen(
                 [*self.box.prefix(), sys.executable, "-I", "-c", boot, json.dumps(config)],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, cwd="/",
-                env=self.box.env(), start_new_session=True, preexec_fn=self.box.preexec(),
+                # torch and BLAS size their thread pools at import: the units graded at once
+                # share the cores, whatever the grader's own environment says
+                env={**self.box.env(), **sandbox.thread_env(jobs)}, start_new_session=True,
+                preexec_fn=self.box.preexec(),
                 close_fds=True, pass_fds=(*self.box.pass_fds(), self._listener.fileno()))
         except BaseException:
             self.box.close()
@@ -140,17 +145,18 @@ class Template:
 class Pool:
     """The templates of one batch run: one per exercise and slot, started when first needed."""
 
-    def __init__(self, course: Course, per_slot: int = 0) -> None:
+    def __init__(self, course: Course, per_slot: int = 0, jobs: int = 1) -> None:
         self.course = course
+        self.jobs = jobs  # units graded at once: their workers share the cores
         self.per_slot = per_slot  # templates kept per slot, the latest used (0: no cap)
         self._dir = Path(tempfile.mkdtemp(prefix="grader-warm-"))  # 0700: the grader's alone
         self._templates: dict[tuple[str, int], Template] = {}
         self._failed: set[str] = set()
 
     @classmethod
-    def for_batch(cls, course: Course, per_slot: int = 0) -> Pool | None:
+    def for_batch(cls, course: Course, per_slot: int = 0, jobs: int = 1) -> Pool | None:
         """A pool where templates can be used here, else None (every worker starts fresh)."""
-        return cls(course, per_slot) if enabled() else None
+        return cls(course, per_slot, jobs) if enabled() else None
 
     def address(self, ex: Exercise, slot: int) -> tuple[str, str] | None:
         """(socket, units folder) of the template for ``ex`` in ``slot``; None: start fresh."""
@@ -167,7 +173,7 @@ class Pool:
                 for old in same_slot[:len(same_slot) - self.per_slot + 1]:
                     self._templates.pop(old).stop()
             try:
-                found = Template(self._dir, f"{ex.id}-{slot}", ex, self.course)
+                found = Template(self._dir, f"{ex.id}-{slot}", ex, self.course, self.jobs)
             except (OSError, subprocess.SubprocessError):
                 self._failed.add(ex.id)
                 return None

@@ -340,7 +340,7 @@ def _grade_all(course: Course, units: list[Unit], jobs: int, seed: int, current:
     ctx = judge.context(fork=False, preload=judge_preload.judge_imports(course, exercises))
     running: dict[judge.Judge, tuple[Unit, int]] = {}
     free = list(range(jobs))
-    pool = warm_pool.Pool.for_batch(course)
+    pool = warm_pool.Pool.for_batch(course, jobs=jobs)
     try:
         while queue or running:
             while queue and len(running) < jobs:
