@@ -136,21 +136,11 @@ def _child(request: dict[str, Any], fds: list[int], go: int, template: int) -> N
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != template:
             os._exit(1)
-        _prctl(_PR_SET_CHILD_SUBREAPER, 0)
-        limits = request["limits"]
-        mb = 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limits["memory_mb"] * mb,) * 2)
-        resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_seconds"],
-                                                 limits["cpu_seconds"] + 5))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"],) * 2)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_mb"] * mb,) * 2)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        for sig in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.chdir("/")
-        sys.argv = ["grader-worker", json.dumps(request["config"])]
+        try:
+            _become_fresh(request)
+        except BaseException as exc:  # the machine's problem, never the learner's: say so
+            _refuse(f"the warm worker could not be set up: {type(exc).__name__}: {exc}")
+            os._exit(70)
         from grader.engine import worker
 
         worker.main()
@@ -162,6 +152,33 @@ def _child(request: dict[str, Any], fds: list[int], go: int, template: int) -> N
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(status)
+
+
+def _become_fresh(request: dict[str, Any]) -> None:
+    """What a fresh worker would have: rlimits, environment, its own random state."""
+    _prctl(_PR_SET_CHILD_SUBREAPER, 0)
+    limits = request["limits"]
+    mb = 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limits["memory_mb"] * mb,) * 2)
+    resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_seconds"], limits["cpu_seconds"] + 5))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"],) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_mb"] * mb,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir("/")
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:  # seeded from the OS at import: every fork would draw the same
+        numpy.random.seed()
+    sys.argv = ["grader-worker", json.dumps(request["config"])]
+
+
+def _refuse(message: str) -> None:
+    """Answer the judge's greeting with an isolation error (as a fresh worker's confine would)."""
+    from grader.engine.worker import _error, _send
+
+    with contextlib.suppress(BaseException):
+        _send(os.fdopen(1, "wb"), dict(_error("isolation", message), id=0), [])
 
 
 def _max_fd() -> int:
