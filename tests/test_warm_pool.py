@@ -336,3 +336,22 @@ def test_a_templates_libraries_share_the_cores_among_the_jobs(course: Course) ->
         made.close()
     expected = sandbox.thread_env(2)
     assert {name: found.get(name) for name in expected} == expected
+
+
+def test_a_killed_batchs_pool_folder_is_removed_by_the_next(course: Course,
+                                                           tmp_path: Path) -> None:
+    """It holds students' input copies; its batch died with kill -9 (pid 2**22 + 1: none)."""
+    import tempfile
+
+    stale = Path(tempfile.gettempdir()) / f"{warm_pool.PREFIX}{2**22 + 1}-test"
+    (stale / "units" / "grader-worker-x" / "submission").mkdir(parents=True)
+    (stale / "units" / "grader-worker-x" / "submission" / "stats.py").write_text("# a student's")
+    live = Path(tempfile.gettempdir()) / f"{warm_pool.PREFIX}{os.getpid()}-test"
+    live.mkdir()
+    try:
+        warm_pool.Pool(course).close()
+        assert not stale.exists()
+        assert live.exists(), "a running batch's folder was removed"
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(live, ignore_errors=True)

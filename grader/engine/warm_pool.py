@@ -41,6 +41,7 @@ from grader.sandbox import isolation
 from grader.sandbox import limits as sandbox
 
 ENV_VAR = "GRADER_WARM"
+PREFIX = "grader-warm-"  # the pool's folder: grader-warm-<batch pid>-<random>
 MIN_LANDLOCK = 6  # signal and abstract-socket scoping keep a unit's processes apart
 MAX_MESSAGE = 64 * 1024
 REPLY_SECONDS = 30.0  # a template still importing answers its first request late
@@ -149,7 +150,9 @@ class Pool:
         self.course = course
         self.jobs = jobs  # units graded at once: their workers share the cores
         self.per_slot = per_slot  # templates kept per slot, the latest used (0: no cap)
-        self._dir = Path(tempfile.mkdtemp(prefix="grader-warm-"))  # 0700: the grader's alone
+        sweep_stale()
+        # 0700: the grader's alone; the pid in its name lets a later batch remove it
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         self._templates: dict[tuple[str, int], Template] = {}
         self._failed: set[str] = set()
 
@@ -196,6 +199,22 @@ class Pool:
         """Stop every template and remove the pool's folder."""
         self.retire(())
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def sweep_stale() -> int:
+    """Remove the folders of pools whose batch died (kill -9): students' input copies."""
+    removed = 0
+    base = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in base.iterdir():
+            pid = entry.name[len(PREFIX):].split("-", 1)[0]
+            if not entry.name.startswith(PREFIX) or not pid.isdigit():
+                continue
+            if not os.path.exists(f"/proc/{pid}") and entry.is_dir() and \
+                    not entry.is_symlink() and entry.stat().st_uid == os.geteuid():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 # -- the judge's side ------------------------------------------------------------------------
