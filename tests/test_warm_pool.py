@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import signal
 import textwrap
 import time
 from collections.abc import Iterator
@@ -355,3 +356,42 @@ def test_a_killed_batchs_pool_folder_is_removed_by_the_next(course: Course,
     finally:
         shutil.rmtree(stale, ignore_errors=True)
         shutil.rmtree(live, ignore_errors=True)
+
+
+def test_a_batch_killed_with_sigkill_leaves_no_template(tmp_path: Path) -> None:
+    """kill -9 of `grader batch` alone: its templates and their workers end with it."""
+    import subprocess
+    import sys
+
+    from conftest import descendants
+    from test_batch import HANGS_THE_JUDGE, alive, cmdline, slow_course
+
+    slow = slow_course(tmp_path, exercise_seconds=600)
+    subs = tmp_path / "class"
+    for student in ("s1", "s2", "s3"):
+        (subs / student / REL).mkdir(parents=True)
+        (subs / student / REL / "stats.py").write_bytes(HANGS_THE_JUDGE)
+    env = dict(os.environ, PYTHONPATH=str(FIXTURE.parents[2]), GRADER_ISOLATION="A")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", "--course", str(slow.root), "batch", str(subs),
+         "--jobs", "2", "--seed", "5", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    stop = time.monotonic() + 120
+
+    def warm(pids: list[int]) -> list[int]:
+        return [p for p in pids if b"grader.engine.warm_template" in cmdline(p)]
+
+    try:  # two templates (bubblewrap, its init, the template), each with a worker
+        while len(warm(below := descendants(proc.pid))) < 4 and time.monotonic() < stop:
+            time.sleep(0.1)
+        assert len(warm(below)) >= 4, f"the batch never started warm workers: {below}"
+    finally:
+        proc.kill()
+        proc.wait()
+    stop = time.monotonic() + 30
+    while alive(below) and time.monotonic() < stop:
+        time.sleep(0.1)
+    left = alive(below)
+    for pid in left:  # started by this test: end them so one failure does not cascade
+        os.kill(pid, signal.SIGKILL)
+    assert not left, [cmdline(p) for p in left]
