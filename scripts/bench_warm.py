@@ -3,7 +3,8 @@
 N copies of every reference solution (the exercises without a network: the cloud and Docker
 exercises always start fresh workers) graded with ``GRADER_WARM=0`` and then with templates, at
 ``--jobs 2``; prints the mean seconds per unit per exercise, the whole run, and checks that both
-ways give every unit the same score. Run alone: `python scripts/bench_warm.py [copies]`.
+ways give every unit the same score. Run alone: `python scripts/bench_warm.py [copies] [ids]`
+(ids: exercise ids separated by commas).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def grade(course: Course, subs: Path, db: Path, exercises: list[str], warm: bool
     return summary, scores
 
 
-def main(copies: int = 3, jobs: int = 2) -> None:
+def main(copies: int = 3, jobs: int = 2, only: tuple[str, ...] = ()) -> None:
     """Print the table; say so when templates cannot be used on this machine."""
     course = Course.load(ROOT)
     if not (ROOT / "solutions").is_dir():
@@ -46,7 +47,8 @@ def main(copies: int = 3, jobs: int = 2) -> None:
         print("warm templates: not used on this machine (they need tier A with Landlock ABI "
               f"{warm_pool.MIN_LANDLOCK}+ and seccomp); skipped")
         return
-    exercises = [ex.id for ex in course.exercises if warm_pool.suits(ex.network)]
+    exercises = [ex.id for ex in course.exercises if warm_pool.suits(ex.network)
+                 and (not only or ex.id in only)]
     print(f"warm templates: {copies} copies of {len(exercises)} reference solutions, "
           f"--jobs {jobs}, fresh workers then templates")
     with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
@@ -87,4 +89,5 @@ def main(copies: int = 3, jobs: int = 2) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3,
+         only=tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else ())
