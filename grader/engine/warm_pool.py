@@ -89,9 +89,10 @@ class Template:
         from grader.engine.plugin import readable_data, worker_limits
 
         self.key = key
-        self.root = folder / key
+        # a name no other process carries: stopping the template also sweeps what names it
+        self.root = Path(tempfile.mkdtemp(prefix=f"grader-template-{key}-", dir=folder))
         self.units = self.root / "units"
-        self.units.mkdir(parents=True)
+        self.units.mkdir()
         os.chmod(self.root, 0o711)
         os.chmod(self.units, 0o711)
         self.address = str(folder / f"{key}.sock")
