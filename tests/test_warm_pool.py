@@ -395,3 +395,14 @@ def test_a_batch_killed_with_sigkill_leaves_no_template(tmp_path: Path) -> None:
     for pid in left:  # started by this test: end them so one failure does not cascade
         os.kill(pid, signal.SIGKILL)
     assert not left, [cmdline(p) for p in left]
+
+
+def test_a_template_imports_what_the_exercise_files_import() -> None:
+    """Looked-up names too: transformers imports a model's module when its class is looked up."""
+    source = ("import numpy as np\nimport os.path\nfrom transformers import AutoTokenizer\n"
+              "from pandas import *\n"
+              "from . import local\n\ndef f():\n    import torch.nn\n")
+    found = warm_pool._imported_names(source)
+    assert {"numpy", "os.path", "transformers", "transformers:AutoTokenizer",
+            "torch.nn"} <= found
+    assert not any(name.startswith("local") or name.endswith(":*") for name in found)

@@ -17,6 +17,7 @@ failure of a template, falls back to a fresh worker per unit. ``GRADER_WARM=0`` 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import json
@@ -65,8 +66,10 @@ def suits(network: str) -> bool:
 
 
 def preload_for(course: Course, ex: Exercise) -> list[str]:
-    """The third-party modules the exercise's own files import: its starter, its harness and,
-    in the instructor's copy, its reference solution (what a finished submission imports)."""
+    """What the exercise's own files import from third parties: its starter, its harness and,
+    in the instructor's copy, its reference solution (what a finished submission imports).
+    ``module`` or ``module:name`` (``from transformers import AutoTokenizer``: libraries that
+    load lazily import the name's submodule only when it is first looked up)."""
     found: set[str] = set()
     names = [f"{m}.py" for m in ex.modules] + ([ex.harness] if ex.harness else [])
     for folder in (course.exercise_dir(ex), course.solution_dir(ex)):
@@ -74,8 +77,21 @@ def preload_for(course: Course, ex: Exercise) -> list[str]:
             path = folder / name
             with contextlib.suppress(OSError, SyntaxError, ValueError):
                 if path.is_file() and path.stat().st_size <= judge_preload.MAX_SOURCE:
-                    found |= judge_preload.imports_of(path.read_text(encoding="utf-8"))
-    return sorted(n for n in found if judge_preload.third_party(n))
+                    found |= _imported_names(path.read_text(encoding="utf-8"))
+    return sorted(n for n in found if judge_preload.third_party(n.partition(":")[0]))
+
+
+def _imported_names(source: str) -> set[str]:
+    """``a.b`` for ``import a.b``; ``a`` and ``a:x`` for ``from a import x``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}:{alias.name}" for alias in node.names
+                         if alias.name != "*")
+    return found
 
 
 # -- the batch parent's side -----------------------------------------------------------------

@@ -277,9 +277,12 @@ def main() -> None:
     import grader.engine.worker  # noqa: F401
     from grader.sandbox import confine, landlock, seccomp  # noqa: F401
 
-    for name in config.get("preload", []):
+    for entry in config.get("preload", []):
+        module, _, name = str(entry).partition(":")
         with contextlib.suppress(BaseException):  # a library that fails stays cold
-            importlib.import_module(name)
+            loaded = importlib.import_module(module)
+            if name:  # a lazy library imports what a name needs when it is looked up
+                getattr(loaded, name)
     preloaded = frozenset(n.partition(".")[0] for n in set(sys.modules) - before)
     while True:
         conn, _ = listener.accept()
