@@ -145,15 +145,17 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float
 
 # -- this engine ---------------------------------------------------------------------------------
 
-def ours(work: Path, class_: dict[str, str]) -> tuple[float, dict[str, float]]:
-    """`grader batch --jobs 1` on a fresh class folder: wall seconds and score per student."""
+def ours(work: Path, class_: dict[str, str], warm: bool = True) -> tuple[float, dict[str, float]]:
+    """`grader batch --jobs 1` on a fresh class folder: wall seconds and score per student
+    (``warm``: workers forked from a template where this machine allows, else fresh ones)."""
     folder = work / "class"
     for student, source in class_.items():
         target = folder / student / REL
         target.mkdir(parents=True)
         (target / "stats.py").write_text(source)
     seconds = timed([sys.executable, "-m", "grader", "--course", str(FIXTURE), "batch",
-                     str(folder), "--jobs", "1", "--seed", str(SEED), "--quiet"], ROOT)
+                     str(folder), "--jobs", "1", "--seed", str(SEED), "--quiet"], ROOT,
+                    env=dict(os.environ, GRADER_WARM="1" if warm else "0"))
     with sqlite3.connect(folder / "gradebook.sqlite") as db:
         rows = db.execute("SELECT student, score FROM grades WHERE exercise = 'tiny-stats'")
         return seconds, {student: float(score) for student, score in rows}
@@ -289,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         source = nbgrader_source(reference, cases)
         runs: dict[str, Callable[[Path, dict[str, str]], tuple[float, dict[str, float]]]] = {
             "grader batch --jobs 1": ours,
+            "  the same, fresh workers": lambda w, c: ours(w, c, warm=False),
             "nbgrader autograde": lambda w, c: nbgrader(w, venv, env, source, c),
             "otter run (per submission)": lambda w, c: otter(w, venv, env, zip_path, c),
         }
