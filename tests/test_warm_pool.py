@@ -19,6 +19,7 @@ from conftest import probed
 
 from grader.engine import fingerprint, warm_pool
 from grader.engine.course import Course
+from grader.engine.manifest import Exercise
 from grader.engine.outcomes import CallTimeout, SubmissionProblem
 from grader.engine.plugin import readable_data, worker_limits
 from grader.engine.proxy import Submission, WorkerSpec
@@ -299,6 +300,15 @@ def test_a_batch_grades_the_same_warm_and_cold(course: Course, tmp_path: Path,
         target.mkdir(parents=True)
         shutil.copyfile(source / REL / "stats.py", target / "stats.py")
     scores = {}
+    handed: list[bool] = []
+    address = warm_pool.Pool.address
+
+    def spy(pool: warm_pool.Pool, ex: Exercise, slot: int) -> tuple[str, str] | None:
+        found = address(pool, ex, slot)
+        handed.append(found is not None)
+        return found
+
+    monkeypatch.setattr(warm_pool.Pool, "address", spy)
     fingerprint.environment.cache_clear()  # it names the tier: A here, not the session's
     request.addfinalizer(fingerprint.environment.cache_clear)
     for warm in ("0", "1"):
@@ -310,12 +320,13 @@ def test_a_batch_grades_the_same_warm_and_cold(course: Course, tmp_path: Path,
 
         with sqlite3.connect(tmp_path / f"gb-{warm}.sqlite") as db:
             scores[warm] = sorted(db.execute("SELECT student, exercise, score FROM grades"))
+        # each unit's judge leases the template it is handed, whatever its own environment
+        assert handed == ([True] * 3 if warm == "1" else []), handed
     assert scores["0"] == scores["1"]
     assert len(scores["1"]) == 3
     from test_batch import leftovers
 
     assert not leftovers(), "a template outlived its batch"
-
 
 
 def test_a_templates_libraries_share_the_cores_among_the_jobs(course: Course) -> None:

@@ -264,7 +264,7 @@ def lost_workers() -> bool:
 def lease() -> Lease | None:
     """This process's lease on its template, once attached and while usable; else None."""
     global _lease
-    if _attached is None or not enabled():
+    if _attached is None:  # the batch parent decided (this process's environment may be older)
         return None
     if _lease is None or _lease.broken:
         if _lease is not None:
