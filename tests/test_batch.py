@@ -336,6 +336,17 @@ def _parent(pid: int) -> int:
         return 0
 
 
+def assert_all_end(pids: list[int], seconds: float = 30) -> None:
+    """Every one of ``pids`` ends within ``seconds`` (those that do not are killed, then named)."""
+    stop = time.monotonic() + seconds
+    while alive(pids) and time.monotonic() < stop:
+        time.sleep(0.1)
+    left = alive(pids)
+    for pid in left:  # started by this test: end them so one failure does not cascade
+        os.kill(pid, signal.SIGKILL)
+    assert not left, [cmdline(p) for p in left]
+
+
 def workers(pids: list[int]) -> list[int]:
     return [p for p in pids if b"grader.engine.worker" in cmdline(p)]
 
@@ -397,13 +408,7 @@ def test_a_batch_killed_with_sigkill_leaves_no_process(tmp_path: Path, display: 
     finally:
         proc.kill()
         proc.wait()
-    stop = time.monotonic() + 30
-    while alive(below) and time.monotonic() < stop:
-        time.sleep(0.1)
-    left = alive(below)
-    for pid in left:  # started by this test: end them so one failure does not cascade
-        os.kill(pid, signal.SIGKILL)
-    assert not left, [cmdline(p) for p in left]
+    assert_all_end(below)
     cgroup.sweep_stale()  # what the next batch does with the killed one's (empty) cgroups
     base = cgroup._own_path()
     names = os.listdir(base) if base and cgroup.available() else []

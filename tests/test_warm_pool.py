@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import os
 import shutil
-import signal
 import textwrap
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import probed
 
-from grader.engine import fingerprint, warm_pool
+from grader.engine import fingerprint, judge_preload, warm_pool
 from grader.engine.course import Course
 from grader.engine.manifest import Exercise
 from grader.engine.outcomes import CallTimeout, SubmissionProblem
@@ -375,7 +374,7 @@ def test_a_batch_killed_with_sigkill_leaves_no_template(tmp_path: Path) -> None:
     import sys
 
     from conftest import descendants
-    from test_batch import HANGS_THE_JUDGE, alive, cmdline, slow_course
+    from test_batch import HANGS_THE_JUDGE, assert_all_end, cmdline, slow_course
 
     slow = slow_course(tmp_path, exercise_seconds=600)
     subs = tmp_path / "class"
@@ -399,13 +398,7 @@ def test_a_batch_killed_with_sigkill_leaves_no_template(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
-    stop = time.monotonic() + 30
-    while alive(below) and time.monotonic() < stop:
-        time.sleep(0.1)
-    left = alive(below)
-    for pid in left:  # started by this test: end them so one failure does not cascade
-        os.kill(pid, signal.SIGKILL)
-    assert not left, [cmdline(p) for p in left]
+    assert_all_end(below)
 
 
 def test_a_template_imports_what_the_exercise_files_import() -> None:
@@ -413,7 +406,7 @@ def test_a_template_imports_what_the_exercise_files_import() -> None:
     source = ("import numpy as np\nimport os.path\nfrom transformers import AutoTokenizer\n"
               "from pandas import *\n"
               "from . import local\n\ndef f():\n    import torch.nn\n")
-    found = warm_pool._imported_names(source)
+    found = judge_preload.imports_of(source, names=True)
     assert {"numpy", "os.path", "transformers", "transformers:AutoTokenizer",
             "torch.nn"} <= found
     assert not any(name.startswith("local") or name.endswith(":*") for name in found)

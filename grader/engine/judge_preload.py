@@ -21,15 +21,19 @@ MAX_SOURCE = 2 * 1024 * 1024  # a test file larger than this is not scanned
 LOCAL = frozenset({"grader", "support", "conftest", "harness"})
 
 
-def imports_of(source: str) -> set[str]:
+def imports_of(source: str, names: bool = False) -> set[str]:
     """Absolute module names imported anywhere in ``source`` (the module part of a
-    ``from X import y``; ``import a.b`` gives ``a.b``)."""
+    ``from X import y``; ``import a.b`` gives ``a.b``); with ``names``, also ``X:y`` for each
+    name imported from a module."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
+            if names:
+                found.update(f"{node.module}:{alias.name}" for alias in node.names
+                             if alias.name != "*")
     return found
 
 

@@ -17,7 +17,6 @@ failure of a template, falls back to a fresh worker per unit. ``GRADER_WARM=0`` 
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import dataclasses
 import json
@@ -77,21 +76,10 @@ def preload_for(course: Course, ex: Exercise) -> list[str]:
             path = folder / name
             with contextlib.suppress(OSError, SyntaxError, ValueError):
                 if path.is_file() and path.stat().st_size <= judge_preload.MAX_SOURCE:
-                    found |= _imported_names(path.read_text(encoding="utf-8"))
+                    found |= judge_preload.imports_of(path.read_text(encoding="utf-8"),
+                                                       names=True)
     return sorted(n for n in found if judge_preload.third_party(n.partition(":")[0]))
 
-
-def _imported_names(source: str) -> set[str]:
-    """``a.b`` for ``import a.b``; ``a`` and ``a:x`` for ``from a import x``."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-            found.update(f"{node.module}:{alias.name}" for alias in node.names
-                         if alias.name != "*")
-    return found
 
 
 # -- the batch parent's side -----------------------------------------------------------------
